@@ -1,0 +1,75 @@
+# pubsub-operator: every target installs what it needs on a fresh machine.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+TOOLS := $(ROOT)/.tools
+NODE_DIR := $(TOOLS)/node/node_modules/node/bin
+# Use the machine's Node when it is 22 or newer, otherwise a project-local Node 24 from the npm registry.
+SYSTEM_NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+ifeq ($(shell [ $(SYSTEM_NODE_MAJOR) -ge 22 ] && echo yes),yes)
+NODE_BIN_DIR :=
+else
+NODE_BIN_DIR := $(NODE_DIR)
+export PATH := $(NODE_DIR):$(PATH)
+endif
+BED := $(ROOT)/hack/testbed
+
+.PHONY: help
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
+
+# ---- toolchain ---------------------------------------------------------------------------
+$(NODE_DIR)/node:
+	@echo "[make] installing Node 24 from the npm registry into .tools/ (machine has Node $(SYSTEM_NODE_MAJOR))"
+	npm install --prefix $(TOOLS)/node --no-audit --no-fund --loglevel=error node@24
+
+.PHONY: node
+node: $(if $(NODE_BIN_DIR),$(NODE_DIR)/node)
+
+node_modules/.installed: package.json package-lock.json | node
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.installed ## Install Node and the project's npm dependencies
+
+# ---- checks and tests --------------------------------------------------------------------
+.PHONY: lint
+lint: deps ## Lint and check formatting
+	npx eslint .
+	npx prettier --check .
+
+.PHONY: typecheck
+typecheck: deps ## Type-check the whole project
+	npx tsc -p tsconfig.json
+
+.PHONY: test-unit
+test-unit: deps ## Unit tests
+	npx vitest run --project unit
+
+.PHONY: test-integration
+test-integration: deps env-up ## Integration tests against the local test bed
+	source .local/env.sh && npx vitest run --project integration
+
+.PHONY: test
+test: lint typecheck test-unit test-integration ## Everything CI runs: lint, typecheck, unit and integration tests
+
+# ---- the local test bed ------------------------------------------------------------------
+.PHONY: env-up
+env-up: node ## Start (or reuse) the local test bed; writes .local/env.sh
+	$(BED)/up.sh
+
+.PHONY: env-down
+env-down: ## Stop the local test bed
+	$(BED)/down.sh
+
+.PHONY: env-status
+env-status: ## Report the local test bed
+	$(BED)/status.sh
+
+# ---- running -----------------------------------------------------------------------------
+.PHONY: run
+run: deps ## Run the operator against the current kubeconfig, or the local test bed when none is configured
+	$(ROOT)/hack/run.sh
