@@ -66,7 +66,12 @@ export class FakeClock implements Clock {
   }
 
   setTimer(fn: () => void, ms: number): Timer {
-    const timer: PendingTimer = { due: this.current + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    const timer: PendingTimer = {
+      due: this.current + Math.max(0, ms),
+      seq: this.seq++,
+      fn,
+      cancelled: false,
+    };
     this.timers.push(timer);
     return {
       cancel: () => {
@@ -87,7 +92,8 @@ export class FakeClock implements Clock {
       this.timers = this.timers.filter((t) => !t.cancelled);
       let next: PendingTimer | undefined;
       for (const t of this.timers) {
-        if (t.due <= target && (!next || t.due < next.due || (t.due === next.due && t.seq < next.seq))) next = t;
+        if (t.due <= target && (!next || t.due < next.due || (t.due === next.due && t.seq < next.seq)))
+          next = t;
       }
       if (!next) break;
       this.current = Math.max(this.current, next.due);

@@ -45,7 +45,10 @@ describe('TokenBucketRateLimiter', () => {
 describe('MaxOfRateLimiter / default', () => {
   it('takes the longest delay and records the retry in every limiter', () => {
     const clock = new FakeClock();
-    const rl = new MaxOfRateLimiter(new ExponentialBackoffRateLimiter(5, 1000), new TokenBucketRateLimiter(clock, 1, 1));
+    const rl = new MaxOfRateLimiter(
+      new ExponentialBackoffRateLimiter(5, 1000),
+      new TokenBucketRateLimiter(clock, 1, 1),
+    );
     expect(rl.when('a')).toBe(5);
     expect(rl.when('a')).toBe(1000); // bucket empty: 1 s beats 10 ms
     expect(rl.retries('a')).toBe(2);

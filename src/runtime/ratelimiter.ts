@@ -102,7 +102,10 @@ export interface DefaultRateLimiterOptions {
 }
 
 /** Per-key backoff 5 ms → 1000 s combined with a 10 qps / burst 100 bucket, as client-go does. */
-export function defaultControllerRateLimiter(clock: Clock, opts: DefaultRateLimiterOptions = {}): RateLimiter {
+export function defaultControllerRateLimiter(
+  clock: Clock,
+  opts: DefaultRateLimiterOptions = {},
+): RateLimiter {
   return new MaxOfRateLimiter(
     new ExponentialBackoffRateLimiter(opts.baseDelayMs ?? 5, opts.maxDelayMs ?? 1_000_000),
     new TokenBucketRateLimiter(clock, opts.qps ?? 10, opts.burst ?? 100),

@@ -106,7 +106,10 @@ describe('WorkQueue', () => {
     const clock = new FakeClock();
     const q = new WorkQueue({
       clock,
-      rateLimiter: new MaxOfRateLimiter(new ExponentialBackoffRateLimiter(5, 1000), new TokenBucketRateLimiter(clock, 10, 2)),
+      rateLimiter: new MaxOfRateLimiter(
+        new ExponentialBackoffRateLimiter(5, 1000),
+        new TokenBucketRateLimiter(clock, 10, 2),
+      ),
     });
     for (const k of ['a', 'b', 'c', 'd']) q.addRateLimited(k);
     clock.advance(5);
