@@ -6,9 +6,9 @@ SHELL := /usr/bin/env bash
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 TOOLS := $(ROOT)/.tools
 NODE_DIR := $(TOOLS)/node/node_modules/node/bin
-# Use the machine's Node when it is 22 or newer, otherwise a project-local Node 24 from the npm registry.
+# Use the machine's Node when it is 24 or newer, otherwise a project-local Node 24 from the npm registry.
 SYSTEM_NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-ifeq ($(shell [ $(SYSTEM_NODE_MAJOR) -ge 22 ] && echo yes),yes)
+ifeq ($(shell [ $(SYSTEM_NODE_MAJOR) -ge 24 ] && echo yes),yes)
 NODE_BIN_DIR :=
 else
 NODE_BIN_DIR := $(NODE_DIR)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Stops every process of the local test bed and leaves none behind. Keeps the binaries cache;
+# removes the bed's state (etcd data) so the next start is clean. --keep-state keeps it.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/versions.env"
+source "$here/lib.sh"
+quiet=0; keep=0
+for a in "$@"; do case "$a" in --quiet) quiet=1 ;; --keep-state) keep=1 ;; esac; done
+
+stopped=()
+for c in "${COMPONENTS[@]}"; do
+  pid="$(pid_of "$c")"
+  [[ -n "$pid" ]] || continue
+  if kill -0 "$pid" 2>/dev/null; then
+    # Each component runs in its own session: signal the whole group (moto forks workers).
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    stopped+=("$c")
+  fi
+done
+for c in "${stopped[@]}"; do
+  pid="$(pid_of "$c")"
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; fi
+done
+for c in "${COMPONENTS[@]}"; do rm -f "$BED_DIR/$c.pid"; done
+if (( keep == 0 )) && [[ -d "$BED_DIR" ]]; then rm -rf "$BED_DIR/etcd-data"; fi
+rm -f "$ENV_FILE"
+(( quiet )) || log "test bed stopped${stopped[*]:+ (${stopped[*]})}"

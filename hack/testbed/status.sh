@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Reports each component of the local test bed; exits non-zero when any is down.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/versions.env"
+source "$here/lib.sh"
+down=0
+for c in "${COMPONENTS[@]}"; do
+  if is_running "$c"; then state="running (pid $(pid_of "$c"))"; else state="stopped"; down=1; fi
+  printf '  %-24s %s\n' "$c" "$state"
+done
+if (( down == 0 )) && apiserver_ready && moto_ready; then
+  echo "  kube-apiserver          https://127.0.0.1:$APISERVER_PORT (Kubernetes v$K8S_VERSION)"
+  echo "  moto                    http://127.0.0.1:$MOTO_PORT (moto $MOTO_VERSION)"
+  echo "  logs                    $BED_DIR/<component>.log"
+  echo "  shell                   source $ENV_FILE"
+  echo "test bed: up"
+else
+  echo "test bed: down (make env-up starts it)"
+  exit 1
+fi
