@@ -1,0 +1,347 @@
+// ConsumerQueue: an SQS queue with its dead-letter queue, subscribed to EventTopics.
+import { z } from 'zod';
+import {
+  ConditionsSchema,
+  DeletionPolicySchema,
+  ObservedGenerationSchema,
+  TagsSchema,
+  TopicRefSchema,
+  defaultedObject,
+  eachTopicOnce,
+  formatted,
+  kmsKeyId,
+  resourceSchema,
+} from './common.ts';
+import { AGE_COLUMN, conditionColumn, type KindDefinition } from './crd.ts';
+import { doc } from './structural.ts';
+
+// SQS queue names: 1-80 letters, digits, '-' and '_'; FIFO queue names end in '.fifo' (counted).
+const QUEUE_NAME = /^[A-Za-z0-9_-]+(\.fifo)?$/;
+
+// SQS limits, in seconds unless the name says otherwise.
+const MAX_RETENTION = 1_209_600;
+const seconds = (min: number, max: number, fallback: number, description: string) =>
+  z
+    .int()
+    .min(min)
+    .max(max)
+    .default(fallback)
+    .describe(`${description} Range ${min}-${max}; default ${fallback}.`);
+
+export const DeadLetterSchema = defaultedObject(
+  z
+    .object({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Create a dead-letter queue and a redrive policy that moves messages to it. Default true.'),
+      maxReceiveCount: z
+        .int()
+        .min(1)
+        .max(1000)
+        .default(3)
+        .describe('Receives after which a message moves to the dead-letter queue. Range 1-1000; default 3.'),
+      messageRetentionSeconds: seconds(
+        60,
+        MAX_RETENTION,
+        MAX_RETENTION,
+        "How long the dead-letter queue keeps a message, in seconds; at least the queue's own messageRetentionSeconds.",
+      ),
+    })
+    .describe(
+      'Dead-letter queue for messages that fail processing. Present by default: a queue always gets one unless enabled is false.',
+    ),
+);
+export type DeadLetter = z.output<typeof DeadLetterSchema>;
+
+export const QueueEncryptionSchema = z
+  .object({
+    sqsManaged: z
+      .boolean()
+      .optional()
+      .describe('Encrypt messages at rest with SQS-owned keys (SSE-SQS). Cannot be combined with kmsKeyId.'),
+    kmsKeyId: kmsKeyId()
+      .optional()
+      .describe(
+        'Encrypt messages at rest with this KMS key (SSE-KMS): a key id, alias/<name>, or a key or alias ARN. Cannot be combined with sqsManaged.',
+      ),
+    kmsDataKeyReusePeriodSeconds: z
+      .int()
+      .min(60)
+      .max(86400)
+      .optional()
+      .describe(
+        'With kmsKeyId: how long SQS reuses a data key before calling KMS again, in seconds. Range 60-86400; AWS default 300.',
+      ),
+  })
+  .default({ sqsManaged: true })
+  .meta(
+    doc(
+      'Server-side encryption of the queue and its dead-letter queue. Default: SQS-managed encryption (sqsManaged: true).',
+      {
+        rule: '!(has(self.sqsManaged) && self.sqsManaged && has(self.kmsKeyId))',
+        message: 'encryption: choose either sqsManaged or kmsKeyId, not both',
+      },
+      {
+        rule: '!has(self.kmsDataKeyReusePeriodSeconds) || has(self.kmsKeyId)',
+        message: 'encryption.kmsDataKeyReusePeriodSeconds applies only with encryption.kmsKeyId',
+        fieldPath: '.kmsDataKeyReusePeriodSeconds',
+        reason: 'FieldValueForbidden',
+      },
+    ),
+  );
+export type QueueEncryption = z.output<typeof QueueEncryptionSchema>;
+
+export const SubscriptionSchema = z
+  .object({
+    topicRef: TopicRefSchema.describe(
+      'The EventTopic to subscribe to, in this namespace unless namespace is set. A FIFO queue can subscribe only to FIFO topics.',
+    ),
+    filterPolicy: z
+      .record(z.string(), z.unknown())
+      .meta({ maxProperties: 5 })
+      .optional()
+      .describe(
+        'SNS filter policy as a JSON object, for example {"eventType": ["OrderCreated"]}; at most 5 top-level keys. Default: every message is delivered.',
+      ),
+    filterPolicyScope: z
+      .enum(['MessageAttributes', 'MessageBody'])
+      .default('MessageAttributes')
+      .describe(
+        'What filterPolicy matches against: the message attributes or the message body. Default MessageAttributes.',
+      ),
+    rawMessageDelivery: z
+      .boolean()
+      .default(true)
+      .describe('Deliver the message body as published, without the SNS JSON envelope. Default true.'),
+  })
+  .describe('A subscription of this queue to an EventTopic.');
+export type Subscription = z.output<typeof SubscriptionSchema>;
+
+export const ConsumerQueueSpecSchema = z
+  .object({
+    queueName: formatted(
+      QUEUE_NAME,
+      80,
+      "queueName must be 1 to 80 letters, digits, '-' and '_', followed by '.fifo' for a FIFO queue",
+    )
+      .optional()
+      .describe(
+        "Physical name of the SQS queue. Default: derived by the operator from its prefix, the namespace and the object's name. It can be set only when the object is created and then neither changed nor removed. A FIFO queue's name ends in '.fifo'.",
+      ),
+    fifo: z
+      .boolean()
+      .default(false)
+      .meta(
+        doc(
+          'Make the queue a FIFO queue: exactly-once processing and ordering within a message group. Cannot be changed after creation.',
+          {
+            rule: 'self == oldSelf',
+            message: 'fifo is immutable: SQS cannot turn a standard queue into a FIFO queue or back',
+          },
+        ),
+      ),
+    contentBasedDeduplication: z
+      .boolean()
+      .optional()
+      .describe(
+        'FIFO queues only: deduplicate on a SHA-256 hash of the message body when the sender gives no deduplication id.',
+      ),
+    deduplicationScope: z
+      .enum(['messageGroup', 'queue'])
+      .optional()
+      .describe(
+        'FIFO queues only: whether deduplication applies per message group or to the whole queue. AWS default: queue.',
+      ),
+    fifoThroughputLimit: z
+      .enum(['perQueue', 'perMessageGroupId'])
+      .optional()
+      .describe(
+        'FIFO queues only: apply the throughput limit to the whole queue or to each message group. perMessageGroupId (high throughput) needs deduplicationScope messageGroup. AWS default: perQueue.',
+      ),
+    visibilityTimeoutSeconds: seconds(
+      0,
+      43_200,
+      30,
+      'How long a received message stays hidden from other consumers, in seconds.',
+    ),
+    messageRetentionSeconds: seconds(
+      60,
+      MAX_RETENTION,
+      345_600,
+      'How long the queue keeps a message, in seconds.',
+    ),
+    delaySeconds: seconds(
+      0,
+      900,
+      0,
+      'How long every new message stays invisible after it arrives, in seconds.',
+    ),
+    receiveWaitTimeSeconds: seconds(
+      0,
+      20,
+      20,
+      'Long-polling wait of a receive call when the queue is empty, in seconds.',
+    ),
+    maximumMessageSize: z
+      .int()
+      .min(1024)
+      .max(1_048_576)
+      .default(262_144)
+      .describe('Largest message the queue accepts, in bytes. Range 1024-1048576; default 262144.'),
+    deadLetter: DeadLetterSchema,
+    encryption: QueueEncryptionSchema,
+    subscriptions: z
+      .array(SubscriptionSchema)
+      .max(20)
+      .meta(
+        doc(
+          'EventTopics this queue receives messages from (at most 20, each topic at most once). The operator creates one SNS subscription per entry and a queue policy that lets exactly these topics deliver.',
+          eachTopicOnce('subscriptions: each EventTopic may appear only once'),
+        ),
+      )
+      .optional(),
+    tags: TagsSchema.optional(),
+    deletionPolicy: DeletionPolicySchema,
+  })
+  .meta(
+    doc(
+      'Desired state of the SQS queue, its dead-letter queue and its subscriptions.',
+      {
+        rule: "!has(self.queueName) || self.queueName.endsWith('.fifo') == self.fifo",
+        message: "queueName must end in '.fifo' when fifo is true, and must not when fifo is false",
+        fieldPath: '.queueName',
+      },
+      {
+        rule: 'self.fifo || !has(self.contentBasedDeduplication) || !self.contentBasedDeduplication',
+        message: 'contentBasedDeduplication applies only to FIFO queues (fifo: true)',
+        fieldPath: '.contentBasedDeduplication',
+        reason: 'FieldValueForbidden',
+      },
+      {
+        rule: 'self.fifo || !has(self.deduplicationScope)',
+        message: 'deduplicationScope applies only to FIFO queues (fifo: true)',
+        fieldPath: '.deduplicationScope',
+        reason: 'FieldValueForbidden',
+      },
+      {
+        rule: 'self.fifo || !has(self.fifoThroughputLimit)',
+        message: 'fifoThroughputLimit applies only to FIFO queues (fifo: true)',
+        fieldPath: '.fifoThroughputLimit',
+        reason: 'FieldValueForbidden',
+      },
+      {
+        rule: "!has(self.fifoThroughputLimit) || self.fifoThroughputLimit != 'perMessageGroupId' || (has(self.deduplicationScope) && self.deduplicationScope == 'messageGroup')",
+        message: 'fifoThroughputLimit perMessageGroupId needs deduplicationScope messageGroup',
+        fieldPath: '.fifoThroughputLimit',
+      },
+      {
+        rule: '!self.deadLetter.enabled || self.deadLetter.messageRetentionSeconds >= self.messageRetentionSeconds',
+        message:
+          "deadLetter.messageRetentionSeconds must be at least the queue's messageRetentionSeconds: a message keeps its original enqueue time when it moves to the dead-letter queue, so a shorter retention would drop it early",
+        fieldPath: '.deadLetter.messageRetentionSeconds',
+      },
+      {
+        rule: 'has(self.queueName) == has(oldSelf.queueName) && (!has(self.queueName) || self.queueName == oldSelf.queueName)',
+        message:
+          'queueName is immutable: it can be set only when the ConsumerQueue is created, and then neither changed nor removed',
+        fieldPath: '.queueName',
+      },
+    ),
+  );
+
+const count = (description: string) => z.int().min(0).optional().describe(description);
+
+export const BacklogSchema = z
+  .object({
+    visible: count('Messages available for retrieval (ApproximateNumberOfMessages).'),
+    inFlight: count('Messages received but not yet deleted (ApproximateNumberOfMessagesNotVisible).'),
+    delayed: count('Messages not yet available because of a delay (ApproximateNumberOfMessagesDelayed).'),
+    deadLetter: count('Messages in the dead-letter queue.'),
+  })
+  .describe('Approximate message counts at the last poll.');
+export type Backlog = z.output<typeof BacklogSchema>;
+
+export const ConsumerQueueStatusSchema = z
+  .object({
+    queueName: z.string().optional().describe('Physical name of the SQS queue.'),
+    queueUrl: z.string().optional().describe('URL of the SQS queue.'),
+    queueArn: z.string().optional().describe('ARN of the SQS queue.'),
+    deadLetterQueueUrl: z.string().optional().describe('URL of the dead-letter queue.'),
+    deadLetterQueueArn: z.string().optional().describe('ARN of the dead-letter queue.'),
+    subscriptions: z
+      .array(
+        z
+          .object({
+            topicRef: z
+              .object({
+                name: z.string().describe('Name of the EventTopic.'),
+                namespace: z.string().describe('Namespace of the EventTopic.'),
+              })
+              .describe('The EventTopic, with its namespace resolved.'),
+            topicArn: z.string().optional().describe('ARN of the SNS topic.'),
+            subscriptionArn: z.string().optional().describe('ARN of the SNS subscription.'),
+          })
+          .describe('One subscription as it exists in AWS.'),
+      )
+      .optional()
+      .describe('The SNS subscriptions of this queue.'),
+    backlog: BacklogSchema.optional(),
+    observedGeneration: ObservedGenerationSchema,
+    conditions: ConditionsSchema,
+  })
+  .describe('Observed state of the SQS queue, written by the operator.');
+
+export const ConsumerQueueSchema = resourceSchema(
+  'ConsumerQueue',
+  defaultedObject(ConsumerQueueSpecSchema),
+  ConsumerQueueStatusSchema,
+);
+
+/** ConsumerQueue spec as stored, with every default applied. */
+export type ConsumerQueueSpec = z.output<typeof ConsumerQueueSpecSchema>;
+/** ConsumerQueue spec as a user writes it: fields with defaults may be left out. */
+export type ConsumerQueueSpecInput = z.input<typeof ConsumerQueueSpecSchema>;
+export type ConsumerQueueStatus = z.output<typeof ConsumerQueueStatusSchema>;
+export type ConsumerQueue = z.output<typeof ConsumerQueueSchema>;
+
+export const consumerQueueKind: KindDefinition = {
+  kind: 'ConsumerQueue',
+  plural: 'consumerqueues',
+  singular: 'consumerqueue',
+  shortNames: ['cq'],
+  description:
+    'ConsumerQueue is an SQS queue with its dead-letter queue, subscribed to EventTopics, managed by the operator. An EcommerceService consumes it.',
+  spec: ConsumerQueueSchema.shape.spec,
+  status: ConsumerQueueStatusSchema,
+  printerColumns: [
+    conditionColumn(
+      'Ready',
+      'Whether the queue, its dead-letter queue and its subscriptions exist and match the spec.',
+    ),
+    conditionColumn('Synced', 'Whether the last reconcile succeeded.'),
+    {
+      name: 'FIFO',
+      type: 'boolean',
+      jsonPath: '.spec.fifo',
+      description: 'Whether the queue is FIFO.',
+      priority: 1,
+    },
+    {
+      name: 'Visible',
+      type: 'integer',
+      jsonPath: '.status.backlog.visible',
+      description: 'Messages waiting in the queue.',
+      priority: 1,
+    },
+    {
+      name: 'DLQ',
+      type: 'integer',
+      jsonPath: '.status.backlog.deadLetter',
+      description: 'Messages in the dead-letter queue.',
+      priority: 1,
+    },
+    { name: 'URL', type: 'string', jsonPath: '.status.queueUrl', description: 'URL of the SQS queue.' },
+    AGE_COLUMN,
+  ],
+};

@@ -1,0 +1,166 @@
+// EventTopic: an SNS topic, standard or FIFO.
+import { z } from 'zod';
+import {
+  ConditionsSchema,
+  DeletionPolicySchema,
+  ObservedGenerationSchema,
+  TagsSchema,
+  defaultedObject,
+  formatted,
+  kmsKeyId,
+  resourceSchema,
+} from './common.ts';
+import { AGE_COLUMN, conditionColumn, type KindDefinition } from './crd.ts';
+import { doc } from './structural.ts';
+
+// SNS topic names: 1-256 letters, digits, '-' and '_'; FIFO topic names end in '.fifo' (counted).
+const TOPIC_NAME = /^[A-Za-z0-9_-]+(\.fifo)?$/;
+
+export const EventTopicSpecSchema = z
+  .object({
+    topicName: formatted(
+      TOPIC_NAME,
+      256,
+      "topicName must be 1 to 256 letters, digits, '-' and '_', followed by '.fifo' for a FIFO topic",
+    )
+      .optional()
+      .describe(
+        "Physical name of the SNS topic. Default: derived by the operator from its prefix, the namespace and the object's name. It can be set only when the object is created and then neither changed nor removed. A FIFO topic's name ends in '.fifo'.",
+      ),
+    fifo: z
+      .boolean()
+      .default(false)
+      .meta(
+        doc(
+          'Make the topic a FIFO topic: strict ordering within a message group and deduplication. Cannot be changed after creation.',
+          {
+            rule: 'self == oldSelf',
+            message: 'fifo is immutable: SNS cannot turn a standard topic into a FIFO topic or back',
+          },
+        ),
+      ),
+    contentBasedDeduplication: z
+      .boolean()
+      .optional()
+      .describe(
+        'FIFO topics only: deduplicate on a SHA-256 hash of the message body when the publisher gives no deduplication id.',
+      ),
+    fifoThroughputScope: z
+      .enum(['Topic', 'MessageGroup'])
+      .optional()
+      .describe(
+        'FIFO topics only: the scope of the throughput limit, the whole topic (Topic) or each message group (MessageGroup, for higher throughput).',
+      ),
+    displayName: z
+      .string()
+      .max(100)
+      .optional()
+      .describe(
+        'Display name of the topic, used as the sender name of SMS and e-mail deliveries (at most 100 characters).',
+      ),
+    encryption: z
+      .object({
+        kmsKeyId: kmsKeyId().describe(
+          'KMS key that encrypts messages at rest: a key id, alias/<name>, or a key or alias ARN.',
+        ),
+      })
+      .optional()
+      .describe('Server-side encryption of the topic. Default: not encrypted.'),
+    allowedConsumerNamespaces: z
+      .array(
+        formatted(
+          /^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/,
+          63,
+          "each entry must be a namespace name (at most 63 lower-case letters, digits and '-') or '*'",
+        ),
+      )
+      .max(64)
+      .meta(
+        doc(
+          "Namespaces whose ConsumerQueues may subscribe to this topic (at most 64). '*' allows every namespace. Default: only this topic's own namespace.",
+          {
+            rule: "!self.exists(n, n == '*') || size(self) == 1",
+            message:
+              "allowedConsumerNamespaces: '*' already allows every namespace and must be the only entry",
+          },
+        ),
+      )
+      .meta({ 'x-kubernetes-list-type': 'set' })
+      .optional(),
+    tags: TagsSchema.optional(),
+    deletionPolicy: DeletionPolicySchema,
+  })
+  .meta(
+    doc(
+      'Desired state of the SNS topic.',
+      {
+        rule: "!has(self.topicName) || self.topicName.endsWith('.fifo') == self.fifo",
+        message: "topicName must end in '.fifo' when fifo is true, and must not when fifo is false",
+        fieldPath: '.topicName',
+      },
+      {
+        rule: 'self.fifo || !has(self.contentBasedDeduplication) || !self.contentBasedDeduplication',
+        message: 'contentBasedDeduplication applies only to FIFO topics (fifo: true)',
+        fieldPath: '.contentBasedDeduplication',
+        reason: 'FieldValueForbidden',
+      },
+      {
+        rule: 'self.fifo || !has(self.fifoThroughputScope)',
+        message: 'fifoThroughputScope applies only to FIFO topics (fifo: true)',
+        fieldPath: '.fifoThroughputScope',
+        reason: 'FieldValueForbidden',
+      },
+      {
+        rule: 'has(self.topicName) == has(oldSelf.topicName) && (!has(self.topicName) || self.topicName == oldSelf.topicName)',
+        message:
+          'topicName is immutable: it can be set only when the EventTopic is created, and then neither changed nor removed',
+        fieldPath: '.topicName',
+      },
+    ),
+  );
+
+export const EventTopicStatusSchema = z
+  .object({
+    topicArn: z.string().optional().describe('ARN of the SNS topic.'),
+    topicName: z.string().optional().describe('Physical name of the SNS topic.'),
+    observedGeneration: ObservedGenerationSchema,
+    conditions: ConditionsSchema,
+  })
+  .describe('Observed state of the SNS topic, written by the operator.');
+
+export const EventTopicSchema = resourceSchema(
+  'EventTopic',
+  defaultedObject(EventTopicSpecSchema),
+  EventTopicStatusSchema,
+);
+
+/** EventTopic spec as stored, with every default applied. */
+export type EventTopicSpec = z.output<typeof EventTopicSpecSchema>;
+/** EventTopic spec as a user writes it: fields with defaults may be left out. */
+export type EventTopicSpecInput = z.input<typeof EventTopicSpecSchema>;
+export type EventTopicStatus = z.output<typeof EventTopicStatusSchema>;
+export type EventTopic = z.output<typeof EventTopicSchema>;
+
+export const eventTopicKind: KindDefinition = {
+  kind: 'EventTopic',
+  plural: 'eventtopics',
+  singular: 'eventtopic',
+  shortNames: ['etopic'],
+  description:
+    'EventTopic is an SNS topic, standard or FIFO, managed by the operator. ConsumerQueues subscribe to it; EcommerceServices publish to it.',
+  spec: EventTopicSchema.shape.spec,
+  status: EventTopicStatusSchema,
+  printerColumns: [
+    conditionColumn('Ready', 'Whether the SNS topic exists and matches the spec.'),
+    conditionColumn('Synced', 'Whether the last reconcile succeeded.'),
+    {
+      name: 'FIFO',
+      type: 'boolean',
+      jsonPath: '.spec.fifo',
+      description: 'Whether the topic is FIFO.',
+      priority: 1,
+    },
+    { name: 'ARN', type: 'string', jsonPath: '.status.topicArn', description: 'ARN of the SNS topic.' },
+    AGE_COLUMN,
+  ],
+};
