@@ -46,15 +46,19 @@ typecheck: deps ## Type-check the whole project
 	npx tsc -p tsconfig.json
 
 .PHONY: test-unit
+REPORTS := $(ROOT)/.local/reports
+VITEST_REPORT = --reporter=default --reporter=json --outputFile.json=$(REPORTS)/$(1).json
+
 test-unit: deps ## Unit tests
-	npx vitest run --project unit
+	npx vitest run --project unit $(call VITEST_REPORT,unit)
 
 .PHONY: test-integration
 test-integration: deps env-up ## Integration tests against the local test bed
-	source .local/env.sh && npx vitest run --project integration
+	source .local/env.sh && npx vitest run --project integration $(call VITEST_REPORT,integration)
 
 .PHONY: test
 test: lint typecheck test-unit test-integration ## Everything CI runs: lint, typecheck, unit and integration tests
+	@node hack/test-summary.ts $(REPORTS)/unit.json $(REPORTS)/integration.json
 
 # ---- the local test bed ------------------------------------------------------------------
 .PHONY: env-up

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { ownershipTags } from '../../aws/ownership.ts';
+import type { EventTopic } from '../../crds/index.ts';
+import { desiredTopic, isNoop, planTopic } from './desired.ts';
+
+const settings = { clusterName: 'prod', namePrefix: 'pubsub', region: 'us-east-1' };
+
+function topic(spec: Partial<EventTopic['spec']> = {}, status?: EventTopic['status']): EventTopic {
+  return {
+    apiVersion: 'pubsub.ecommerce.io/v1alpha1',
+    kind: 'EventTopic',
+    metadata: { namespace: 'shop', name: 'order-events', uid: 'uid-1', generation: 2 },
+    spec: { fifo: false, deletionPolicy: 'Delete', ...spec },
+    ...(status ? { status } : {}),
+  };
+}
+
+const ours = ownershipTags({ cluster: 'prod', namespace: 'shop', name: 'order-events', uid: 'uid-1' });
+
+describe('desiredTopic', () => {
+  it('derives a deterministic name and always carries the ownership tags', () => {
+    const d = desiredTopic(topic({ tags: { team: 'orders' } }), settings);
+    expect(d.name).toBe(desiredTopic(topic(), settings).name);
+    expect(d.name).toMatch(/^pubsub[-_]shop[-_]order-events$/);
+    expect(d.tags).toEqual({ team: 'orders', ...ours });
+    expect(d.createOnly).toEqual({});
+  });
+
+  it('gives FIFO topics the .fifo name, FifoTopic at creation and their FIFO attributes', () => {
+    const d = desiredTopic(topic({ fifo: true, contentBasedDeduplication: true, fifoThroughputScope: 'MessageGroup' }), settings);
+    expect(d.name.endsWith('.fifo')).toBe(true);
+    expect(d.createOnly).toEqual({ FifoTopic: 'true' });
+    expect(d.attributes).toMatchObject({ ContentBasedDeduplication: 'true', FifoThroughputScope: 'MessageGroup' });
+  });
+
+  it('prefers the spec override, then the name recorded in status', () => {
+    expect(desiredTopic(topic({ topicName: 'legacy-orders' }), settings).name).toBe('legacy-orders');
+    expect(desiredTopic(topic({}, { topicName: 'old-prefix-orders' }), settings).name).toBe('old-prefix-orders');
+  });
+});
+
+describe('planTopic', () => {
+  const desired = desiredTopic(topic({ displayName: 'Orders' }), settings);
+
+  it('creates a missing topic', () => {
+    expect(planTopic(desired, undefined)).toEqual({ action: 'create' });
+  });
+
+  it.each([
+    ['unmanaged', { team: 'x' }, /not managed by pubsub-operator/],
+    ['another uid', { ...ours, 'pubsub.ecommerce.io/uid': 'uid-0' }, /belongs to shop\/order-events \(uid uid-0\)/],
+    ['another cluster', { ...ours, 'pubsub.ecommerce.io/cluster': 'staging' }, /in cluster staging/],
+  ])('refuses a topic owned by someone else (%s)', (_case, tags, message) => {
+    const plan = planTopic(desired, { arn: 'arn:t', attributes: {}, tags });
+    expect(plan.action).toBe('refuse');
+    expect(plan.action === 'refuse' && plan.message).toMatch(message);
+  });
+
+  it('makes no call at steady state, whatever the form AWS reports values in', () => {
+    const plan = planTopic(desired, {
+      arn: 'arn:t',
+      attributes: { DisplayName: 'Orders', TopicArn: 'arn:t', Owner: '123', KmsMasterKeyId: '' },
+      tags: { ...desired.tags },
+    });
+    expect(isNoop(plan)).toBe(true);
+  });
+
+  it('repairs drifted attributes and missing tags', () => {
+    const plan = planTopic(desired, {
+      arn: 'arn:t',
+      attributes: { DisplayName: 'Changed by hand' },
+      tags: ours,
+    });
+    expect(plan).toEqual({ action: 'update', arn: 'arn:t', attributes: { DisplayName: 'Orders' }, tags: { set: {}, remove: [] } });
+  });
+
+  it('refuses a topic whose FIFO-ness differs from the spec', () => {
+    const plan = planTopic(desired, { arn: 'arn:t', attributes: { FifoTopic: 'true' }, tags: ours });
+    expect(plan.action).toBe('refuse');
+  });
+});

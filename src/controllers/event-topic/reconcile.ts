@@ -1,0 +1,128 @@
+// I/O edge of the EventTopic controller: read the topic, act on the plan, write status.
+import type { TopicGateway } from '../../aws/topics.ts';
+import { ownershipOf } from '../../aws/ownership.ts';
+import type { EventTopic, EventTopicStatus } from '../../crds/index.ts';
+import { done, requeueAfter, terminal, type ReconcileResult, type Reconciler } from '../../runtime/controller.ts';
+import type { EventRecorder } from '../../runtime/events.ts';
+import { withFinalizer, type FinalizerClient } from '../../runtime/finalizers.ts';
+import { failureOf, withConditions } from '../shared/outcome.ts';
+import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
+import { desiredTopic, isNoop, planTopic } from './desired.ts';
+
+export interface EventTopicServices {
+  topics: TopicGateway;
+  kube: FinalizerClient;
+  status: { apply(obj: EventTopic, status: EventTopicStatus): Promise<unknown> };
+  recorder: EventRecorder;
+  settings: OperatorSettings;
+}
+
+export const reconcileEventTopic: Reconciler<EventTopic, EventTopicServices> = async (req, ctx) => {
+  const topic = req.object;
+  if (!topic) return done(); // gone: the finalizer already cleaned up, or it never owned anything
+  try {
+    return await withFinalizer(ctx.kube, topic, FINALIZER, {
+      apply: (current) => applyTopic(current, ctx),
+      cleanup: (current) => cleanupTopic(current, ctx),
+    });
+  } catch (error) {
+    const failure = failureOf(error);
+    ctx.log.warn({ err: error, reason: failure.reason }, 'reconcile failed');
+    await writeStatus(ctx, topic, {
+      ready: topic.status?.topicArn ? undefined : { status: 'False', reason: failure.reason, message: failure.message },
+      synced: { status: 'False', reason: failure.reason, message: failure.message },
+    }).catch((statusError: unknown) => ctx.log.debug({ err: statusError }, 'status write after failure failed'));
+    if (!failure.retry) {
+      ctx.recorder.event(topic, 'Warning', failure.reason, failure.message);
+      return terminal(failure.reason, failure.message);
+    }
+    if (failure.retryAfterMs !== undefined) return requeueAfter(failure.retryAfterMs);
+    throw error;
+  }
+};
+
+async function applyTopic(topic: EventTopic, ctx: EventTopicServices & { log: { info: (o: object, m: string) => void } }): Promise<ReconcileResult> {
+  const desired = desiredTopic(topic, ctx.settings);
+  const actual = await ctx.topics.readTopic(desired.name);
+  const plan = planTopic(desired, actual);
+
+  if (plan.action === 'refuse') {
+    await writeStatus(ctx, topic, {
+      ready: { status: 'False', reason: 'NotOwned', message: plan.message },
+      synced: { status: 'False', reason: 'NotOwned', message: plan.message },
+      topicName: desired.name,
+    });
+    ctx.recorder.event(topic, 'Warning', 'NotOwned', plan.message);
+    return terminal('NotOwned', plan.message);
+  }
+
+  let arn: string;
+  if (plan.action === 'create') {
+    arn = await ctx.topics.createTopic(desired.name, { ...desired.createOnly, ...desired.attributes }, desired.tags);
+    ctx.log.info({ topicArn: arn }, 'created SNS topic');
+    ctx.recorder.event(topic, 'Normal', 'Created', `Created SNS topic ${desired.name}`);
+  } else {
+    arn = plan.arn;
+    if (!isNoop(plan)) {
+      await ctx.topics.setTopicAttributes(arn, plan.attributes);
+      if (Object.keys(plan.tags.set).length > 0) await ctx.topics.tagTopic(arn, plan.tags.set);
+      if (plan.tags.remove.length > 0) await ctx.topics.untagTopic(arn, plan.tags.remove);
+      const changed = [...Object.keys(plan.attributes), ...Object.keys(plan.tags.set).map((k) => `tag ${k}`)];
+      ctx.log.info({ topicArn: arn, changed }, 'updated SNS topic');
+      ctx.recorder.event(topic, 'Normal', 'Updated', `Updated SNS topic ${desired.name}: ${changed.join(', ')}`);
+    }
+  }
+
+  await writeStatus(ctx, topic, {
+    ready: { status: 'True', reason: 'Available', message: `SNS topic ${desired.name} exists` },
+    synced: { status: 'True', reason: 'Synced', message: 'The SNS topic matches the spec' },
+    topicName: desired.name,
+    topicArn: arn,
+  });
+  return done();
+}
+
+async function cleanupTopic(topic: EventTopic, ctx: EventTopicServices): Promise<ReconcileResult> {
+  const desired = desiredTopic(topic, ctx.settings);
+  if (topic.spec.deletionPolicy === 'Retain') {
+    ctx.recorder.event(topic, 'Normal', 'Retained', `Kept SNS topic ${desired.name} (deletionPolicy: Retain)`);
+    return done();
+  }
+  const actual = await ctx.topics.readTopic(desired.name);
+  if (!actual) return done();
+  if (ownershipOf(actual.tags, desired.owner) !== 'ours') {
+    // Never delete what is not ours; the finalizer goes, the topic stays.
+    ctx.recorder.event(topic, 'Warning', 'NotOwned', `Left SNS topic ${desired.name} in place: it is not owned by this EventTopic`);
+    return done();
+  }
+  await ctx.topics.deleteTopic(actual.arn);
+  ctx.recorder.event(topic, 'Normal', 'Deleted', `Deleted SNS topic ${desired.name}`);
+  return done();
+}
+
+interface ConditionValue {
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+async function writeStatus(
+  ctx: EventTopicServices,
+  topic: EventTopic,
+  next: { ready: ConditionValue | undefined; synced: ConditionValue; topicName?: string; topicArn?: string },
+): Promise<void> {
+  const previous = topic.status ?? {};
+  const generation = topic.metadata?.generation;
+  const updates = [
+    ...(next.ready ? [{ type: 'Ready', ...next.ready }] : []),
+    { type: 'Synced', ...next.synced },
+  ];
+  const status: EventTopicStatus = {
+    ...previous,
+    ...(next.topicName !== undefined ? { topicName: next.topicName } : {}),
+    ...(next.topicArn !== undefined ? { topicArn: next.topicArn } : {}),
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    conditions: withConditions(previous.conditions, generation, updates),
+  };
+  await ctx.status.apply(topic, status);
+}
