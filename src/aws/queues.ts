@@ -1,0 +1,163 @@
+// SQS reduced to what the queue controller needs: read, create, update by delta and delete a
+// queue, and read its backlog. Reads never create; deleting a queue already gone succeeds; every
+// failure is an AwsError.
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ListQueueTagsCommand,
+  SetQueueAttributesCommand,
+  TagQueueCommand,
+  UntagQueueCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { queueArn } from './account.ts';
+import { normalizeAttributes, type Attributes, type DesiredAttributes } from './attributes.ts';
+import { guarded, unlessNotFound, type CallContext } from './errors.ts';
+import type { Tags } from './ownership.ts';
+
+export interface QueueState {
+  url: string;
+  arn: string;
+  /** Every attribute GetQueueAttributes(All) reports, as AWS reports it. */
+  attributes: Attributes;
+  tags: Tags;
+}
+
+/** Messages in the queue by state, from the Approximate* attributes. */
+export interface Backlog {
+  /** ApproximateNumberOfMessages: waiting to be received. */
+  visible: number;
+  /** ApproximateNumberOfMessagesNotVisible: received, not yet deleted. */
+  inFlight: number;
+  /** ApproximateNumberOfMessagesDelayed: not yet deliverable. */
+  delayed: number;
+}
+
+export interface QueueGateway {
+  /** GetQueueUrl + GetQueueAttributes(All) + ListQueueTags; undefined when there is no such queue. */
+  readQueue(name: string): Promise<QueueState | undefined>;
+  /** CreateQueue with attributes and tags in the one call. */
+  createQueue(name: string, attributes: DesiredAttributes, tags: Tags): Promise<{ url: string; arn: string }>;
+  /** One SetQueueAttributes for the whole delta; nothing for an empty one. */
+  setQueueAttributes(url: string, delta: Attributes): Promise<void>;
+  tagQueue(url: string, tags: Tags): Promise<void>;
+  untagQueue(url: string, keys: readonly string[]): Promise<void>;
+  deleteQueue(url: string): Promise<void>;
+  readBacklog(url: string): Promise<Backlog>;
+}
+
+const sqs = (operation: string, resource: string): CallContext => ({ service: 'sqs', operation, resource });
+
+/**
+ * The ARN of the queue at `url`: SQS queue URLs end in `/<account>/<name>`, so no call is needed.
+ */
+export function queueArnFromUrl(region: string, url: string): string {
+  const [account, name] = new URL(url).pathname
+    .split('/')
+    .filter((part) => part !== '')
+    .slice(-2);
+  if (!account || !name) throw new Error(`not an SQS queue URL: ${url}`);
+  return queueArn(region, account, name);
+}
+
+function count(value: string | undefined): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+export class SqsQueueGateway implements QueueGateway {
+  private readonly client: Pick<SQSClient, 'send'>;
+  private readonly region: string;
+
+  constructor(client: Pick<SQSClient, 'send'>, region: string) {
+    this.client = client;
+    this.region = region;
+  }
+
+  async readQueue(name: string): Promise<QueueState | undefined> {
+    const located = await unlessNotFound(sqs('GetQueueUrl', name), () =>
+      this.client.send(new GetQueueUrlCommand({ QueueName: name })),
+    );
+    const url = located?.QueueUrl;
+    if (!url) return undefined;
+    const described = await unlessNotFound(sqs('GetQueueAttributes', name), () =>
+      this.client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] })),
+    );
+    if (!described) return undefined;
+    const tagged = await unlessNotFound(sqs('ListQueueTags', name), () =>
+      this.client.send(new ListQueueTagsCommand({ QueueUrl: url })),
+    );
+    // Deleted between the calls: as good as never there.
+    if (!tagged) return undefined;
+    const attributes: Attributes = { ...described.Attributes };
+    return {
+      url,
+      arn: attributes['QueueArn'] ?? queueArnFromUrl(this.region, url),
+      attributes,
+      tags: { ...tagged.Tags },
+    };
+  }
+
+  async createQueue(name: string, attributes: DesiredAttributes, tags: Tags) {
+    const { QueueUrl } = await guarded(sqs('CreateQueue', name), () =>
+      this.client.send(
+        new CreateQueueCommand({
+          QueueName: name,
+          Attributes: normalizeAttributes(attributes),
+          tags: { ...tags },
+        }),
+      ),
+    );
+    if (!QueueUrl) throw new Error(`CreateQueue of ${name} returned no queue URL`);
+    return { url: QueueUrl, arn: queueArnFromUrl(this.region, QueueUrl) };
+  }
+
+  async setQueueAttributes(url: string, delta: Attributes): Promise<void> {
+    if (Object.keys(delta).length === 0) return;
+    await guarded(sqs('SetQueueAttributes', url), () =>
+      this.client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: delta })),
+    );
+  }
+
+  async tagQueue(url: string, tags: Tags): Promise<void> {
+    if (Object.keys(tags).length === 0) return;
+    await guarded(sqs('TagQueue', url), () =>
+      this.client.send(new TagQueueCommand({ QueueUrl: url, Tags: tags })),
+    );
+  }
+
+  async untagQueue(url: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await guarded(sqs('UntagQueue', url), () =>
+      this.client.send(new UntagQueueCommand({ QueueUrl: url, TagKeys: [...keys] })),
+    );
+  }
+
+  async deleteQueue(url: string): Promise<void> {
+    await unlessNotFound(sqs('DeleteQueue', url), () =>
+      this.client.send(new DeleteQueueCommand({ QueueUrl: url })),
+    );
+  }
+
+  async readBacklog(url: string): Promise<Backlog> {
+    const { Attributes = {} } = await guarded(sqs('GetQueueAttributes', url), () =>
+      this.client.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: [
+            'ApproximateNumberOfMessages',
+            'ApproximateNumberOfMessagesNotVisible',
+            'ApproximateNumberOfMessagesDelayed',
+          ],
+        }),
+      ),
+    );
+    return {
+      visible: count(Attributes['ApproximateNumberOfMessages']),
+      inFlight: count(Attributes['ApproximateNumberOfMessagesNotVisible']),
+      delayed: count(Attributes['ApproximateNumberOfMessagesDelayed']),
+    };
+  }
+}
