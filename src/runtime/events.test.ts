@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from './clock.ts';
+import { KubeEventRecorder, microTime } from './events.ts';
+import { KubeApiError, type KubeClient } from './kube.ts';
+import type { KubeObject } from './types.ts';
+
+interface Write {
+  verb: 'create' | 'patch';
+  name: string;
+  body: Record<string, unknown>;
+}
+
+function setup(opts: { patchFails?: KubeApiError; burstPerObject?: number } = {}) {
+  const clock = new FakeClock();
+  const writes: Write[] = [];
+  const client = {
+    create: (_ref: unknown, body: { metadata: { name: string } }) => {
+      writes.push({
+        verb: 'create',
+        name: body.metadata.name,
+        body: body,
+      });
+      return Promise.resolve(body);
+    },
+    patch: (_ref: unknown, _ns: string, name: string, _type: string, body: Record<string, unknown>) => {
+      writes.push({ verb: 'patch', name, body });
+      return opts.patchFails ? Promise.reject(opts.patchFails) : Promise.resolve(body);
+    },
+  } as unknown as KubeClient;
+  const recorder = new KubeEventRecorder({
+    client,
+    clock,
+    controller: 'pubsub-operator',
+    instance: 'pod-1',
+    minUpdateIntervalMs: 30_000,
+    ...(opts.burstPerObject ? { burstPerObject: opts.burstPerObject } : {}),
+  });
+  return { clock, writes, recorder };
+}
+
+const topic: KubeObject = {
+  apiVersion: 'pubsub.ecommerce.io/v1alpha1',
+  kind: 'EventTopic',
+  metadata: { name: 'orders', namespace: 'shop', uid: 'u-1', resourceVersion: '7' },
+};
+
+describe('KubeEventRecorder', () => {
+  it('creates an events.k8s.io/v1 Event about the object', async () => {
+    const { recorder, writes, clock } = setup();
+    recorder.event(topic, 'Warning', 'NameTaken', 'someone else owns it');
+    await recorder.flush();
+    expect(writes).toHaveLength(1);
+    expect(writes[0]?.body).toMatchObject({
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { namespace: 'shop' },
+      eventTime: microTime(clock.now()),
+      reportingController: 'pubsub-operator',
+      reportingInstance: 'pod-1',
+      action: 'Reconcile',
+      reason: 'NameTaken',
+      note: 'someone else owns it',
+      type: 'Warning',
+      regarding: {
+        apiVersion: topic.apiVersion,
+        kind: 'EventTopic',
+        name: 'orders',
+        namespace: 'shop',
+        uid: 'u-1',
+      },
+    });
+    expect(writes[0]?.name).toMatch(/^orders\.[0-9a-f]+$/);
+  });
+
+  it('folds repeats into one series, written at most once per interval', async () => {
+    const { recorder, writes, clock } = setup();
+    for (let i = 0; i < 50; i++) {
+      recorder.event(topic, 'Warning', 'Failed', 'same message');
+      clock.advance(1_000);
+    }
+    await recorder.flush();
+    const creates = writes.filter((w) => w.verb === 'create');
+    const patches = writes.filter((w) => w.verb === 'patch');
+    expect(creates).toHaveLength(1);
+    expect(patches.length).toBeLessThanOrEqual(3); // 50 s of repeats, one update per 30 s, plus the final flush
+    expect(patches.every((p) => p.name === creates[0]?.name)).toBe(true);
+    expect(patches.at(-1)?.body).toEqual({
+      series: { count: 50, lastObservedTime: microTime(clock.now() - 1_000) },
+    });
+  });
+
+  it('keeps different reasons, messages and objects apart', async () => {
+    const { recorder, writes } = setup();
+    recorder.event(topic, 'Normal', 'Created', 'a');
+    recorder.event(topic, 'Normal', 'Created', 'b');
+    recorder.event(topic, 'Normal', 'Updated', 'a');
+    recorder.event({ ...topic, metadata: { ...topic.metadata, uid: 'u-2' } }, 'Normal', 'Created', 'a');
+    await recorder.flush();
+    expect(writes.filter((w) => w.verb === 'create')).toHaveLength(4);
+  });
+
+  it('starts a new event after the series window', async () => {
+    const { recorder, writes, clock } = setup();
+    recorder.event(topic, 'Normal', 'Synced', 'ok');
+    clock.advance(7 * 60_000);
+    recorder.event(topic, 'Normal', 'Synced', 'ok');
+    await recorder.flush();
+    expect(writes.filter((w) => w.verb === 'create')).toHaveLength(2);
+  });
+
+  it('limits distinct events per object', async () => {
+    const { recorder, writes } = setup({ burstPerObject: 3 });
+    for (let i = 0; i < 10; i++) recorder.event(topic, 'Normal', 'Step', `step ${i}`);
+    await recorder.flush();
+    expect(writes).toHaveLength(3);
+  });
+
+  it('recreates the event when the series update finds it gone', async () => {
+    const { recorder, writes, clock } = setup({ patchFails: new KubeApiError(404, 'not found') });
+    recorder.event(topic, 'Warning', 'Failed', 'x');
+    recorder.event(topic, 'Warning', 'Failed', 'x');
+    clock.advance(30_000);
+    await recorder.flush();
+    expect(writes.map((w) => w.verb)).toEqual(['create', 'patch', 'create']);
+    expect(writes[2]?.body).toMatchObject({ series: { count: 2 } });
+  });
+
+  it('never throws, even for objects it cannot describe', () => {
+    const { recorder } = setup();
+    expect(() => recorder.event({ metadata: { name: 'x' } }, 'Normal', 'R', 'm')).not.toThrow();
+  });
+
+  it('formats MicroTime with six fractional digits', () => {
+    expect(microTime(Date.parse('2025-01-02T03:04:05.678Z'))).toBe('2025-01-02T03:04:05.678000Z');
+  });
+});
