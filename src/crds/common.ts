@@ -72,7 +72,6 @@ const celRefNamespace = (ref: string) => `(has(${ref}.__namespace__) ? ${ref}.__
 export const eachTopicOnce = (message: string) => ({
   rule: `self.all(a, self.exists_one(b, b.topicRef.name == a.topicRef.name && ${celRefNamespace('b.topicRef')} == ${celRefNamespace('a.topicRef')}))`,
   message,
-  reason: 'FieldValueDuplicate' as const,
 });
 
 // AWS tag rules, the same for SNS and SQS: at most 50 tags, keys 1-128 and values 0-256 characters

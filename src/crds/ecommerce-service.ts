@@ -353,7 +353,6 @@ export const EcommerceServiceSpecSchema = z
           {
             rule: 'self.all(a, !has(a.envName) || self.exists_one(b, has(b.envName) && b.envName == a.envName))',
             message: 'publishes: each envName may appear only once',
-            reason: 'FieldValueDuplicate',
           },
         ),
       )

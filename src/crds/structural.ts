@@ -12,6 +12,7 @@ export interface ValidationRule {
   message?: string;
   messageExpression?: string;
   fieldPath?: string;
+  /** FieldValueDuplicate makes the apiserver drop the message: use it only where none is needed. */
   reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
   optionalOldSelf?: boolean;
 }
