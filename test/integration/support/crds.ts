@@ -1,0 +1,93 @@
+// The project's CRDs on the test bed: install them as a user would (server-side apply of the
+// committed files, then wait for Established), and create objects of the three kinds.
+import { execFileSync } from 'node:child_process';
+import { ApiException, CustomObjectsApi } from '@kubernetes/client-node';
+import { bedEnv, eventually, kubeConfig, kubectlPath, repoRoot } from './bed.ts';
+
+export const GROUP = 'pubsub.ecommerce.io';
+export const VERSION = 'v1alpha1';
+export type Plural = 'eventtopics' | 'consumerqueues' | 'ecommerceservices';
+export const KIND_OF: Record<Plural, string> = {
+  eventtopics: 'EventTopic',
+  consumerqueues: 'ConsumerQueue',
+  ecommerceservices: 'EcommerceService',
+};
+
+/** Runs kubectl against the bed; returns stdout, or throws with stderr in the message. */
+export function kubectl(args: string[], input?: string): string {
+  return execFileSync(kubectlPath(), args, {
+    cwd: repoRoot,
+    env: { ...process.env, KUBECONFIG: bedEnv()['KUBECONFIG'] },
+    input,
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+/** Server-side applies config/crd/bases and waits until the API serves all three kinds. */
+export async function installCrds(): Promise<void> {
+  kubectl([
+    'apply',
+    '--server-side',
+    '--force-conflicts',
+    '--field-manager=pubsub-crd-tests',
+    '-f',
+    'config/crd/bases',
+  ]);
+  kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    ...Object.keys(KIND_OF).map((p) => `crd/${p}.${GROUP}`),
+  ]);
+  const api = customObjects();
+  for (const plural of Object.keys(KIND_OF)) {
+    await eventually(
+      () => api.listClusterCustomObject({ group: GROUP, version: VERSION, plural }).then(() => true),
+      {
+        what: `${plural} to be served`,
+      },
+    );
+  }
+}
+
+export const customObjects = () => kubeConfig().makeApiClient(CustomObjectsApi);
+
+export function objectOf(plural: Plural, name: string, spec: unknown): Record<string, unknown> {
+  return { apiVersion: `${GROUP}/${VERSION}`, kind: KIND_OF[plural], metadata: { name }, spec };
+}
+
+/** The message of the apiserver's Status answer in an error, or the error's own message. */
+export function messageOf(error: unknown): string {
+  if (error instanceof ApiException) {
+    const body: unknown = typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
+    if (typeof body === 'object' && body !== null && 'message' in body) return String(body.message);
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Creates the object (a server-side dry run unless `persist`) and returns undefined, or the
+ * apiserver's message when it refuses.
+ */
+export async function tryCreate(
+  namespace: string,
+  plural: Plural,
+  body: Record<string, unknown>,
+  { persist = false } = {},
+): Promise<string | undefined> {
+  try {
+    await customObjects().createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural,
+      body,
+      ...(persist ? {} : { dryRun: 'All' }),
+      fieldValidation: 'Strict',
+    });
+    return undefined;
+  } catch (error) {
+    return messageOf(error);
+  }
+}
