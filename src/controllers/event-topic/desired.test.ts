@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ownershipTags } from '../../aws/ownership.ts';
 import type { EventTopic } from '../../crds/index.ts';
-import { desiredTopic, isNoop, planTopic } from './desired.ts';
+import { isNoop, planResource } from '../shared/plan.ts';
+import { desiredTopic } from './desired.ts';
 
 const settings = { clusterName: 'prod', namePrefix: 'pubsub', region: 'us-east-1' };
 
@@ -20,45 +21,55 @@ const ours = ownershipTags({ cluster: 'prod', namespace: 'shop', name: 'order-ev
 describe('desiredTopic', () => {
   it('derives a deterministic name and always carries the ownership tags', () => {
     const d = desiredTopic(topic({ tags: { team: 'orders' } }), settings);
-    expect(d.name).toBe(desiredTopic(topic(), settings).name);
-    expect(d.name).toMatch(/^pubsub[-_]shop[-_]order-events$/);
+    expect(d.name).toBe('pubsub_shop_order-events');
     expect(d.tags).toEqual({ team: 'orders', ...ours });
     expect(d.createOnly).toEqual({});
   });
 
   it('gives FIFO topics the .fifo name, FifoTopic at creation and their FIFO attributes', () => {
-    const d = desiredTopic(topic({ fifo: true, contentBasedDeduplication: true, fifoThroughputScope: 'MessageGroup' }), settings);
-    expect(d.name.endsWith('.fifo')).toBe(true);
+    const d = desiredTopic(
+      topic({ fifo: true, contentBasedDeduplication: true, fifoThroughputScope: 'MessageGroup' }),
+      settings,
+    );
+    expect(d.name).toBe('pubsub_shop_order-events.fifo');
     expect(d.createOnly).toEqual({ FifoTopic: 'true' });
-    expect(d.attributes).toMatchObject({ ContentBasedDeduplication: 'true', FifoThroughputScope: 'MessageGroup' });
+    expect(d.attributes).toMatchObject({
+      ContentBasedDeduplication: 'true',
+      FifoThroughputScope: 'MessageGroup',
+    });
   });
 
   it('prefers the spec override, then the name recorded in status', () => {
     expect(desiredTopic(topic({ topicName: 'legacy-orders' }), settings).name).toBe('legacy-orders');
-    expect(desiredTopic(topic({}, { topicName: 'old-prefix-orders' }), settings).name).toBe('old-prefix-orders');
+    expect(desiredTopic(topic({}, { topicName: 'old-prefix-orders' }), settings).name).toBe(
+      'old-prefix-orders',
+    );
   });
 });
 
-describe('planTopic', () => {
+describe('planResource for a topic', () => {
   const desired = desiredTopic(topic({ displayName: 'Orders' }), settings);
 
   it('creates a missing topic', () => {
-    expect(planTopic(desired, undefined)).toEqual({ action: 'create' });
+    expect(planResource(desired, undefined)).toEqual({ action: 'create' });
   });
 
   it.each([
     ['unmanaged', { team: 'x' }, /not managed by pubsub-operator/],
-    ['another uid', { ...ours, 'pubsub.ecommerce.io/uid': 'uid-0' }, /belongs to shop\/order-events \(uid uid-0\)/],
+    [
+      'another uid',
+      { ...ours, 'pubsub.ecommerce.io/uid': 'uid-0' },
+      /belongs to shop\/order-events \(uid uid-0\)/,
+    ],
     ['another cluster', { ...ours, 'pubsub.ecommerce.io/cluster': 'staging' }, /in cluster staging/],
   ])('refuses a topic owned by someone else (%s)', (_case, tags, message) => {
-    const plan = planTopic(desired, { arn: 'arn:t', attributes: {}, tags });
+    const plan = planResource(desired, { attributes: {}, tags });
     expect(plan.action).toBe('refuse');
     expect(plan.action === 'refuse' && plan.message).toMatch(message);
   });
 
   it('makes no call at steady state, whatever the form AWS reports values in', () => {
-    const plan = planTopic(desired, {
-      arn: 'arn:t',
+    const plan = planResource(desired, {
       attributes: { DisplayName: 'Orders', TopicArn: 'arn:t', Owner: '123', KmsMasterKeyId: '' },
       tags: { ...desired.tags },
     });
@@ -66,16 +77,19 @@ describe('planTopic', () => {
   });
 
   it('repairs drifted attributes and missing tags', () => {
-    const plan = planTopic(desired, {
-      arn: 'arn:t',
+    const plan = planResource(desired, {
       attributes: { DisplayName: 'Changed by hand' },
-      tags: ours,
+      tags: { ...ours, 'pubsub.ecommerce.io/extra': 'x' },
     });
-    expect(plan).toEqual({ action: 'update', arn: 'arn:t', attributes: { DisplayName: 'Orders' }, tags: { set: {}, remove: [] } });
+    expect(plan).toEqual({
+      action: 'update',
+      attributes: { DisplayName: 'Orders' },
+      tags: { set: {}, remove: [] },
+    });
   });
 
   it('refuses a topic whose FIFO-ness differs from the spec', () => {
-    const plan = planTopic(desired, { arn: 'arn:t', attributes: { FifoTopic: 'true' }, tags: ours });
-    expect(plan.action).toBe('refuse');
+    const plan = planResource(desired, { attributes: { FifoTopic: 'true' }, tags: ours });
+    expect(plan.action === 'refuse' && plan.message).toMatch(/is FIFO but the spec says fifo: false/);
   });
 });

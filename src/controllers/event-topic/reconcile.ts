@@ -1,13 +1,20 @@
 // I/O edge of the EventTopic controller: read the topic, act on the plan, write status.
-import type { TopicGateway } from '../../aws/topics.ts';
+import type { TopicGateway, TopicState } from '../../aws/topics.ts';
 import { ownershipOf } from '../../aws/ownership.ts';
 import type { EventTopic, EventTopicStatus } from '../../crds/index.ts';
-import { done, requeueAfter, terminal, type ReconcileResult, type Reconciler } from '../../runtime/controller.ts';
+import {
+  done,
+  requeueAfter,
+  terminal,
+  type ReconcileResult,
+  type Reconciler,
+} from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { withFinalizer, type FinalizerClient } from '../../runtime/finalizers.ts';
 import { failureOf, withConditions } from '../shared/outcome.ts';
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
-import { desiredTopic, isNoop, planTopic } from './desired.ts';
+import { changedFields, isNoop, planResource } from '../shared/plan.ts';
+import { desiredTopic } from './desired.ts';
 
 export interface EventTopicServices {
   topics: TopicGateway;
@@ -29,9 +36,13 @@ export const reconcileEventTopic: Reconciler<EventTopic, EventTopicServices> = a
     const failure = failureOf(error);
     ctx.log.warn({ err: error, reason: failure.reason }, 'reconcile failed');
     await writeStatus(ctx, topic, {
-      ready: topic.status?.topicArn ? undefined : { status: 'False', reason: failure.reason, message: failure.message },
+      ready: topic.status?.topicArn
+        ? undefined
+        : { status: 'False', reason: failure.reason, message: failure.message },
       synced: { status: 'False', reason: failure.reason, message: failure.message },
-    }).catch((statusError: unknown) => ctx.log.debug({ err: statusError }, 'status write after failure failed'));
+    }).catch((statusError: unknown) =>
+      ctx.log.debug({ err: statusError }, 'status write after failure failed'),
+    );
     if (!failure.retry) {
       ctx.recorder.event(topic, 'Warning', failure.reason, failure.message);
       return terminal(failure.reason, failure.message);
@@ -41,10 +52,13 @@ export const reconcileEventTopic: Reconciler<EventTopic, EventTopicServices> = a
   }
 };
 
-async function applyTopic(topic: EventTopic, ctx: EventTopicServices & { log: { info: (o: object, m: string) => void } }): Promise<ReconcileResult> {
+async function applyTopic(
+  topic: EventTopic,
+  ctx: EventTopicServices & { log: { info: (o: object, m: string) => void } },
+): Promise<ReconcileResult> {
   const desired = desiredTopic(topic, ctx.settings);
   const actual = await ctx.topics.readTopic(desired.name);
-  const plan = planTopic(desired, actual);
+  const plan = planResource(desired, actual);
 
   if (plan.action === 'refuse') {
     await writeStatus(ctx, topic, {
@@ -58,18 +72,27 @@ async function applyTopic(topic: EventTopic, ctx: EventTopicServices & { log: { 
 
   let arn: string;
   if (plan.action === 'create') {
-    arn = await ctx.topics.createTopic(desired.name, { ...desired.createOnly, ...desired.attributes }, desired.tags);
+    arn = await ctx.topics.createTopic(
+      desired.name,
+      { ...desired.createOnly, ...desired.attributes },
+      desired.tags,
+    );
     ctx.log.info({ topicArn: arn }, 'created SNS topic');
     ctx.recorder.event(topic, 'Normal', 'Created', `Created SNS topic ${desired.name}`);
   } else {
-    arn = plan.arn;
+    arn = (actual as TopicState).arn;
     if (!isNoop(plan)) {
       await ctx.topics.setTopicAttributes(arn, plan.attributes);
       if (Object.keys(plan.tags.set).length > 0) await ctx.topics.tagTopic(arn, plan.tags.set);
       if (plan.tags.remove.length > 0) await ctx.topics.untagTopic(arn, plan.tags.remove);
-      const changed = [...Object.keys(plan.attributes), ...Object.keys(plan.tags.set).map((k) => `tag ${k}`)];
+      const changed = changedFields(plan);
       ctx.log.info({ topicArn: arn, changed }, 'updated SNS topic');
-      ctx.recorder.event(topic, 'Normal', 'Updated', `Updated SNS topic ${desired.name}: ${changed.join(', ')}`);
+      ctx.recorder.event(
+        topic,
+        'Normal',
+        'Updated',
+        `Updated SNS topic ${desired.name}: ${changed.join(', ')}`,
+      );
     }
   }
 
@@ -85,14 +108,24 @@ async function applyTopic(topic: EventTopic, ctx: EventTopicServices & { log: { 
 async function cleanupTopic(topic: EventTopic, ctx: EventTopicServices): Promise<ReconcileResult> {
   const desired = desiredTopic(topic, ctx.settings);
   if (topic.spec.deletionPolicy === 'Retain') {
-    ctx.recorder.event(topic, 'Normal', 'Retained', `Kept SNS topic ${desired.name} (deletionPolicy: Retain)`);
+    ctx.recorder.event(
+      topic,
+      'Normal',
+      'Retained',
+      `Kept SNS topic ${desired.name} (deletionPolicy: Retain)`,
+    );
     return done();
   }
   const actual = await ctx.topics.readTopic(desired.name);
   if (!actual) return done();
   if (ownershipOf(actual.tags, desired.owner) !== 'ours') {
     // Never delete what is not ours; the finalizer goes, the topic stays.
-    ctx.recorder.event(topic, 'Warning', 'NotOwned', `Left SNS topic ${desired.name} in place: it is not owned by this EventTopic`);
+    ctx.recorder.event(
+      topic,
+      'Warning',
+      'NotOwned',
+      `Left SNS topic ${desired.name} in place: it is not owned by this EventTopic`,
+    );
     return done();
   }
   await ctx.topics.deleteTopic(actual.arn);

@@ -16,7 +16,10 @@ export interface Failure {
 export function failureOf(error: unknown): Failure {
   if (error instanceof AwsError) {
     if (error.kind === 'terminal') return { reason: 'AwsRefused', message: error.message, retry: false };
-    const reason = error.classification.kind === 'retryable' && error.classification.throttling ? 'Throttled' : 'AwsUnavailable';
+    const reason =
+      error.classification.kind === 'retryable' && error.classification.throttling
+        ? 'Throttled'
+        : 'AwsUnavailable';
     return {
       reason,
       message: error.message,
@@ -37,7 +40,11 @@ export function withConditions(
 ): Condition[] {
   let next = [...(conditions ?? [])];
   for (const update of updates) {
-    next = setCondition(next, { ...update, ...(generation !== undefined ? { observedGeneration: generation } : {}) }, now);
+    next = setCondition(
+      next,
+      { ...update, ...(generation !== undefined ? { observedGeneration: generation } : {}) },
+      now,
+    );
   }
   return next;
 }
