@@ -211,7 +211,7 @@ export function classify(error: unknown, context: CallContext = {}): ErrorClassi
   const codes = codesOf(error);
   const code = primaryCode(error, codes);
   const has = (set: ReadonlySet<string>) => codes.some((c) => set.has(c));
-  const text = awsMessage(error);
+  const text = awsMessage(error).replace(/\.+$/, '');
   const status = shape.$metadata?.httpStatusCode;
 
   if (has(NOT_FOUND)) return { kind: 'notFound', code, message: `${action(context)}${on(context)}: ${text}` };
