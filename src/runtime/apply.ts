@@ -19,12 +19,8 @@ export function withOwner<T extends KubeObject>(obj: T, owner: KubeObject): T {
 }
 
 /** Server-side applies `obj` with `owner` as its controller. */
-export function applyOwned<T extends KubeObject>(
-  client: KubeClient,
-  owner: KubeObject,
-  obj: KubeObject,
-): Promise<T> {
-  return client.apply<T>(withOwner(obj, owner));
+export function applyOwned<T extends KubeObject>(client: KubeClient, owner: KubeObject, obj: T): Promise<T> {
+  return client.apply(withOwner(obj, owner));
 }
 
 /**
@@ -47,9 +43,17 @@ export class StatusWriter {
     if (!apiVersion || !kind || !name)
       throw new Error('status writes need apiVersion, kind and metadata.name');
     const namespace = obj.metadata?.namespace;
-    return this.client.apply<T>(
-      { apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) }, status } as KubeObject,
-      { subresource: 'status', fieldManager: this.fieldManager, force: true },
-    );
+    const body: KubeObject & { status: unknown } = {
+      apiVersion,
+      kind,
+      metadata: { name, ...(namespace ? { namespace } : {}) },
+      status,
+    };
+    const written = await this.client.apply(body, {
+      subresource: 'status',
+      fieldManager: this.fieldManager,
+      force: true,
+    });
+    return written as KubeObject as T;
   }
 }

@@ -254,7 +254,7 @@ export class KubeClient {
    * `pubsub-operator`, forcing ownership of the fields it sets. Fields this manager applied before
    * and no longer sets are removed.
    */
-  async apply<T extends KubeObject>(obj: KubeObject, opts: ApplyOptions = {}): Promise<T> {
+  async apply<T extends KubeObject>(obj: T, opts: ApplyOptions = {}): Promise<T> {
     const { apiVersion, kind, metadata } = obj;
     if (!apiVersion || !kind || !metadata?.name)
       throw new Error('apply needs apiVersion, kind and metadata.name');
