@@ -12,7 +12,7 @@ import {
   kmsKeyId,
   resourceSchema,
 } from './common.ts';
-import { AGE_COLUMN, conditionColumn, type KindDefinition } from './crd.ts';
+import { defineKind } from './crd.ts';
 import { doc } from './structural.ts';
 
 // SQS queue names: 1-80 letters, digits, '-' and '_'; FIFO queue names end in '.fifo' (counted).
@@ -305,21 +305,12 @@ export type ConsumerQueueSpecInput = z.input<typeof ConsumerQueueSpecSchema>;
 export type ConsumerQueueStatus = z.output<typeof ConsumerQueueStatusSchema>;
 export type ConsumerQueue = z.output<typeof ConsumerQueueSchema>;
 
-export const consumerQueueKind: KindDefinition = {
-  kind: 'ConsumerQueue',
-  plural: 'consumerqueues',
-  singular: 'consumerqueue',
-  shortNames: ['cq'],
+export const consumerQueueKind = defineKind(ConsumerQueueSchema, {
+  shortName: 'cq',
   description:
     'ConsumerQueue is an SQS queue with its dead-letter queue, subscribed to EventTopics, managed by the operator. An EcommerceService consumes it.',
-  spec: ConsumerQueueSchema.shape.spec,
-  status: ConsumerQueueStatusSchema,
-  printerColumns: [
-    conditionColumn(
-      'Ready',
-      'Whether the queue, its dead-letter queue and its subscriptions exist and match the spec.',
-    ),
-    conditionColumn('Synced', 'Whether the last reconcile succeeded.'),
+  readyMeans: 'Whether the queue, its dead-letter queue and its subscriptions exist and match the spec.',
+  columns: [
     {
       name: 'FIFO',
       type: 'boolean',
@@ -342,6 +333,5 @@ export const consumerQueueKind: KindDefinition = {
       priority: 1,
     },
     { name: 'URL', type: 'string', jsonPath: '.status.queueUrl', description: 'URL of the SQS queue.' },
-    AGE_COLUMN,
   ],
-};
+});

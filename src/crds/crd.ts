@@ -21,11 +21,48 @@ export interface KindDefinition {
   /** The spec schema; an object without spec is refused unless this schema has a default. */
   spec: z.ZodType;
   status: z.ZodType;
+  /** Ready and Synced first, then these, then Age. */
   printerColumns: PrinterColumn[];
 }
 
+/** The parts of a kind's resource schema (see resourceSchema) that its CRD is made from. */
+interface ResourceShape {
+  shape: { kind: z.ZodLiteral<string>; spec: z.ZodType; status: z.ZodOptional<z.ZodType> };
+}
+
+/**
+ * A kind's definition from its resource schema: the names follow the kind, spec and status come
+ * from the schema, and every kind gets the Ready, Synced and Age columns.
+ */
+export function defineKind(
+  resource: ResourceShape,
+  options: { shortName: string; description: string; readyMeans: string; columns: PrinterColumn[] },
+): KindDefinition {
+  const kind = resource.shape.kind.value;
+  return {
+    kind,
+    plural: `${kind.toLowerCase()}s`,
+    singular: kind.toLowerCase(),
+    shortNames: [options.shortName],
+    description: options.description,
+    spec: resource.shape.spec,
+    status: resource.shape.status.unwrap(),
+    printerColumns: [
+      conditionColumn('Ready', options.readyMeans),
+      conditionColumn('Synced', 'Whether the last reconcile succeeded.'),
+      ...options.columns,
+      {
+        name: 'Age',
+        type: 'date',
+        jsonPath: '.metadata.creationTimestamp',
+        description: 'Time since the object was created.',
+      },
+    ],
+  };
+}
+
 /** Printer column showing the status of the condition of `type`. */
-export function conditionColumn(type: string, description: string): PrinterColumn {
+function conditionColumn(type: string, description: string): PrinterColumn {
   return {
     name: type,
     type: 'string',
@@ -33,13 +70,6 @@ export function conditionColumn(type: string, description: string): PrinterColum
     description,
   };
 }
-
-export const AGE_COLUMN: PrinterColumn = {
-  name: 'Age',
-  type: 'date',
-  jsonPath: '.metadata.creationTimestamp',
-  description: 'Time since the object was created.',
-};
 
 export function crdName(def: KindDefinition): string {
   return `${def.plural}.${GROUP}`;

@@ -10,7 +10,7 @@ import {
   objectName,
   resourceSchema,
 } from './common.ts';
-import { AGE_COLUMN, conditionColumn, type KindDefinition } from './crd.ts';
+import { defineKind } from './crd.ts';
 import { doc } from './structural.ts';
 
 /** Environment variables the operator sets itself; a service may not define them. */
@@ -447,18 +447,12 @@ export type EcommerceServiceSpecInput = z.input<typeof EcommerceServiceSpecSchem
 export type EcommerceServiceStatus = z.output<typeof EcommerceServiceStatusSchema>;
 export type EcommerceService = z.output<typeof EcommerceServiceSchema>;
 
-export const ecommerceServiceKind: KindDefinition = {
-  kind: 'EcommerceService',
-  plural: 'ecommerceservices',
-  singular: 'ecommerceservice',
-  shortNames: ['esvc'],
+export const ecommerceServiceKind = defineKind(EcommerceServiceSchema, {
+  shortName: 'esvc',
   description:
     'EcommerceService is a workload wired to its queue and topics: a ServiceAccount with an AWS identity, a Deployment, a Service when it serves HTTP, a PodDisruptionBudget and queue-depth scaling.',
-  spec: EcommerceServiceSchema.shape.spec,
-  status: EcommerceServiceStatusSchema,
-  printerColumns: [
-    conditionColumn('Ready', 'Whether the service is deployed and wired to its queue and topics.'),
-    conditionColumn('Synced', 'Whether the last reconcile succeeded.'),
+  readyMeans: 'Whether the service is deployed and wired to its queue and topics.',
+  columns: [
     {
       name: 'Replicas',
       type: 'integer',
@@ -478,6 +472,5 @@ export const ecommerceServiceKind: KindDefinition = {
       description: 'Messages counted at the last poll.',
     },
     { name: 'Image', type: 'string', jsonPath: '.spec.image', description: 'Container image.', priority: 1 },
-    AGE_COLUMN,
   ],
-};
+});

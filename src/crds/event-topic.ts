@@ -10,7 +10,7 @@ import {
   kmsKeyId,
   resourceSchema,
 } from './common.ts';
-import { AGE_COLUMN, conditionColumn, type KindDefinition } from './crd.ts';
+import { defineKind } from './crd.ts';
 import { doc } from './structural.ts';
 
 // SNS topic names: 1-256 letters, digits, '-' and '_'; FIFO topic names end in '.fifo' (counted).
@@ -141,18 +141,12 @@ export type EventTopicSpecInput = z.input<typeof EventTopicSpecSchema>;
 export type EventTopicStatus = z.output<typeof EventTopicStatusSchema>;
 export type EventTopic = z.output<typeof EventTopicSchema>;
 
-export const eventTopicKind: KindDefinition = {
-  kind: 'EventTopic',
-  plural: 'eventtopics',
-  singular: 'eventtopic',
-  shortNames: ['etopic'],
+export const eventTopicKind = defineKind(EventTopicSchema, {
+  shortName: 'etopic',
   description:
     'EventTopic is an SNS topic, standard or FIFO, managed by the operator. ConsumerQueues subscribe to it; EcommerceServices publish to it.',
-  spec: EventTopicSchema.shape.spec,
-  status: EventTopicStatusSchema,
-  printerColumns: [
-    conditionColumn('Ready', 'Whether the SNS topic exists and matches the spec.'),
-    conditionColumn('Synced', 'Whether the last reconcile succeeded.'),
+  readyMeans: 'Whether the SNS topic exists and matches the spec.',
+  columns: [
     {
       name: 'FIFO',
       type: 'boolean',
@@ -161,6 +155,5 @@ export const eventTopicKind: KindDefinition = {
       priority: 1,
     },
     { name: 'ARN', type: 'string', jsonPath: '.status.topicArn', description: 'ARN of the SNS topic.' },
-    AGE_COLUMN,
   ],
-};
+});
