@@ -1,9 +1,7 @@
 // Bad input is refused at admission, by the real kube-apiserver, with a message that names the
 // field and says what is wrong. Each row holds one mistake; everything else in it is valid.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CoreV1Api } from '@kubernetes/client-node';
-import { kubeConfig, uniqueName } from './support/bed.ts';
-import { installCrds, objectOf, tryCreate, type Plural } from './support/crds.ts';
+import { describe, expect, it } from 'vitest';
+import { crdTestNamespace, objectOf, tryCreate, type Plural } from './support/crds.ts';
 
 const image = 'ghcr.io/example/svc:0.1.0';
 const svc = (spec: Record<string, unknown>) => ({ image, ...spec });
@@ -121,16 +119,7 @@ const refusals: [string, Plural, unknown, string, string][] = [
 ];
 
 describe('admission refuses bad input', () => {
-  const namespace = uniqueName('crd-refusals');
-  const core = kubeConfig().makeApiClient(CoreV1Api);
-
-  beforeAll(async () => {
-    await installCrds();
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
-  });
-  afterAll(async () => {
-    await core.deleteNamespace({ name: namespace });
-  });
+  const namespace = crdTestNamespace('crd-refusals');
 
   it('has a table of at least 40 distinct refusals', () => {
     expect(new Set(refusals.map(([what]) => what)).size).toBe(refusals.length);

@@ -1,8 +1,9 @@
 // The project's CRDs on the test bed: install them as a user would (server-side apply of the
 // committed files, then wait for Established), and create objects of the three kinds.
 import { execFileSync } from 'node:child_process';
-import { ApiException, CustomObjectsApi } from '@kubernetes/client-node';
-import { bedEnv, eventually, kubeConfig, kubectlPath, repoRoot } from './bed.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { ApiException, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { bedEnv, eventually, kubeConfig, kubectlPath, repoRoot, uniqueName } from './bed.ts';
 
 export const GROUP = 'pubsub.ecommerce.io';
 export const VERSION = 'v1alpha1';
@@ -49,6 +50,23 @@ export async function installCrds(): Promise<void> {
       },
     );
   }
+}
+
+/**
+ * For a test file: installs the CRDs and creates a namespace of its own before the tests, deletes
+ * the namespace after them. Returns the namespace's name.
+ */
+export function crdTestNamespace(prefix: string): string {
+  const namespace = uniqueName(prefix);
+  const core = kubeConfig().makeApiClient(CoreV1Api);
+  beforeAll(async () => {
+    await installCrds();
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+  });
+  afterAll(async () => {
+    await core.deleteNamespace({ name: namespace });
+  });
+  return namespace;
 }
 
 export const customObjects = () => kubeConfig().makeApiClient(CustomObjectsApi);
