@@ -56,8 +56,16 @@ test-unit: deps ## Unit tests
 test-integration: deps env-up ## Integration tests against the local test bed
 	source .local/env.sh && npx vitest run --project integration $(call VITEST_REPORT,integration)
 
+.PHONY: manifests
+manifests: deps ## Regenerate the CRDs (config/crd/bases and charts/operator/crds) from src/crds
+	npm run manifests
+
+.PHONY: verify-manifests
+verify-manifests: deps ## Fail when the committed CRDs differ from what src/crds generates
+	npm run manifests:check
+
 .PHONY: test
-test: lint typecheck test-unit test-integration ## Everything CI runs: lint, typecheck, unit and integration tests
+test: lint typecheck verify-manifests test-unit test-integration ## Everything CI runs: lint, typecheck, unit and integration tests
 	@node hack/test-summary.ts $(REPORTS)/unit.json $(REPORTS)/integration.json
 
 # ---- the local test bed ------------------------------------------------------------------

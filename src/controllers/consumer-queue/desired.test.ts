@@ -116,15 +116,22 @@ describe('resolveSubscriptions', () => {
   it.each([
     ['a missing topic waits', [], 'waiting', 'TopicNotFound'],
     ['a topic not Ready waits', [topic('shop', 't', { ready: false })], 'waiting', 'TopicNotReady'],
-    [
-      'a FIFO topic refuses a standard queue',
-      [topic('shop', 't', { fifo: true })],
-      'refused',
-      'FifoMismatch',
-    ],
   ])('%s', (_case, topics, state, reason) => {
     const [r] = resolveSubscriptions(cq({ subscriptions: [sub('t')] }), lookupOf(...topics));
     expect(r).toMatchObject({ state, reason });
+  });
+
+  it('lets a FIFO topic deliver to standard and FIFO queues, a standard topic only to standard ones', () => {
+    const fifoTopic = lookupOf(topic('shop', 't', { fifo: true }));
+    expect(resolveSubscriptions(cq({ subscriptions: [sub('t')] }), fifoTopic)[0]?.state).toBe('ready');
+    expect(resolveSubscriptions(cq({ fifo: true, subscriptions: [sub('t')] }), fifoTopic)[0]?.state).toBe(
+      'ready',
+    );
+    const [refused] = resolveSubscriptions(
+      cq({ fifo: true, subscriptions: [sub('t')] }),
+      lookupOf(topic('shop', 't')),
+    );
+    expect(refused).toMatchObject({ state: 'refused', reason: 'FifoMismatch' });
   });
 
   it('honours a cross-namespace reference only when the topic admits the namespace', () => {

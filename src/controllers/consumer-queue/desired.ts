@@ -107,14 +107,13 @@ export function resolveSubscriptions(cq: ConsumerQueue, lookup: TopicLookup): Re
         message: `${ref} does not list namespace ${namespace} in spec.allowedConsumerNamespaces`,
       };
     }
-    if (topic.spec.fifo !== cq.spec.fifo) {
+    // SNS FIFO topics deliver to FIFO and standard queues; standard topics only to standard queues.
+    if (cq.spec.fifo && !topic.spec.fifo) {
       return {
         topic: key,
         state: 'refused',
         reason: 'FifoMismatch',
-        message: topic.spec.fifo
-          ? `${ref} is a FIFO topic, which SNS delivers only to FIFO queues; set fifo: true on a new ConsumerQueue`
-          : `${ref} is a standard topic, which SNS does not deliver to FIFO queues`,
+        message: `${ref} is a standard topic, which SNS does not deliver to FIFO queues; subscribe a standard ConsumerQueue or use a FIFO topic`,
       };
     }
     const topicArn = topic.status?.topicArn;
