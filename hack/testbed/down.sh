@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops every process of the local test bed and leaves none behind. Keeps the binaries cache;
-# removes the bed's state (etcd data) so the next start is clean. --keep-state keeps it.
+# removes the bed's state (etcd and PostgreSQL data) so the next start is clean. --keep-state keeps it.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/versions.env"
@@ -24,6 +24,6 @@ for c in "${stopped[@]}"; do
   if kill -0 "$pid" 2>/dev/null; then kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; fi
 done
 for c in "${COMPONENTS[@]}"; do rm -f "$BED_DIR/$c.pid"; done
-if (( keep == 0 )) && [[ -d "$BED_DIR" ]]; then rm -rf "$BED_DIR/etcd-data"; fi
+if (( keep == 0 )) && [[ -d "$BED_DIR" ]]; then rm -rf "$BED_DIR/etcd-data" "$POSTGRES_DATA"; fi
 rm -f "$ENV_FILE"
 (( quiet )) || log "test bed stopped${stopped[*]:+ (${stopped[*]})}"

@@ -15,9 +15,10 @@ ETCD_PEER_PORT="${PUBSUB_BED_ETCD_PEER_PORT:-12380}"
 APISERVER_PORT="${PUBSUB_BED_APISERVER_PORT:-16443}"
 MOTO_PORT="${PUBSUB_BED_MOTO_PORT:-15566}"
 KWOK_PORT="${PUBSUB_BED_KWOK_PORT:-10247}"
+POSTGRES_PORT="${PUBSUB_BED_POSTGRES_PORT:-15432}"
 AWS_REGION_DEFAULT="${AWS_REGION:-us-east-1}"
 
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok moto)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok moto postgres)
 
 # Binary folders: a user-supplied folder, or the cache folders of the pinned versions.
 bin_dir_of() { # component
@@ -30,6 +31,15 @@ bin_dir_of() { # component
   esac
 }
 MOTO_VENV="$BED_CACHE/moto-v$MOTO_VERSION"
+# PostgreSQL comes from the machine (Debian's postgresql package), not from the cache.
+POSTGRES_DATA="$BED_DIR/postgres-data"
+postgres_bin_dir() {
+  if [[ -n "${PUBSUB_BED_POSTGRES_BIN_DIR:-}" ]]; then echo "$PUBSUB_BED_POSTGRES_BIN_DIR"; return; fi
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  if [[ -z "$dir" ]] && command -v initdb >/dev/null 2>&1; then dir="$(dirname "$(readlink -f "$(command -v initdb)")")"; fi
+  echo "$dir"
+}
 
 pid_of() { cat "$BED_DIR/$1.pid" 2>/dev/null || true; }
 is_running() { local pid; pid="$(pid_of "$1")"; [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; }
@@ -40,7 +50,17 @@ apiserver_ready() {
     "https://127.0.0.1:$APISERVER_PORT/readyz" >/dev/null 2>&1
 }
 moto_ready() { curl -fsS --max-time 3 "http://127.0.0.1:$MOTO_PORT/moto-api/" >/dev/null 2>&1; }
+postgres_ready() {
+  local bin; bin="$(postgres_bin_dir)"
+  [[ -n "$bin" ]] && "$bin/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U pubsub -d pubsub -t 3
+}
 etcd_ready() { curl -fsS --max-time 3 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"'; }
+
+start() { # component command...: runs in its own session, pid and log in the bed folder
+  local name="$1"; shift
+  setsid nohup "$@" >"$BED_DIR/$name.log" 2>&1 < /dev/null &
+  echo $! > "$BED_DIR/$name.pid"
+}
 
 # Wait until a check passes, or fail naming the component and its log.
 wait_for() { # component seconds check...

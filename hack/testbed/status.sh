@@ -9,9 +9,10 @@ for c in "${COMPONENTS[@]}"; do
   if is_running "$c"; then state="running (pid $(pid_of "$c"))"; else state="stopped"; down=1; fi
   printf '  %-24s %s\n' "$c" "$state"
 done
-if (( down == 0 )) && apiserver_ready && moto_ready; then
+if (( down == 0 )) && apiserver_ready && moto_ready && postgres_ready; then
   echo "  kube-apiserver          https://127.0.0.1:$APISERVER_PORT (Kubernetes v$K8S_VERSION)"
   echo "  moto                    http://127.0.0.1:$MOTO_PORT (moto $MOTO_VERSION)"
+  echo "  postgres                postgres://pubsub@127.0.0.1:$POSTGRES_PORT/pubsub ($("$(postgres_bin_dir)/postgres" --version))"
   echo "  logs                    $BED_DIR/<component>.log"
   echo "  shell                   source $ENV_FILE"
   echo "test bed: up"

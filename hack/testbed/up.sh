@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the local test bed on 127.0.0.1, or reuses it when it is already up and healthy:
 # etcd, kube-apiserver (RBAC, service-account tokens), kube-controller-manager, kube-scheduler,
-# KWOK with fake nodes, and moto as the SQS/SNS/CloudWatch/IAM/STS endpoint.
+# KWOK with fake nodes, moto as the SQS/SNS/CloudWatch/IAM/STS endpoint, and PostgreSQL for the
+# e-commerce services (postgres.sh).
 # Writes .local/env.sh with the exports that point any client at it.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,7 +16,7 @@ need curl; need openssl; need python3; need ss
 
 all_healthy() {
   for c in "${COMPONENTS[@]}"; do is_running "$c" || return 1; done
-  etcd_ready && apiserver_ready && moto_ready
+  etcd_ready && apiserver_ready && moto_ready && postgres_ready
 }
 
 if all_healthy; then
@@ -87,15 +88,9 @@ current-context: pubsub-testbed
 KCFG
 }
 
-start() { # component command...
-  local name="$1"; shift
-  setsid nohup "$@" >"$BED_DIR/$name.log" 2>&1 < /dev/null &
-  echo $! > "$BED_DIR/$name.pid"
-}
-
 check_ports() {
   local p
-  for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$MOTO_PORT" "$KWOK_PORT"; do
+  for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$MOTO_PORT" "$KWOK_PORT" "$POSTGRES_PORT"; do
     if port_taken "$p"; then
       die "port $p on 127.0.0.1 is taken by another program ($(ss -Hltnp "sport = :$p" | awk '{print $NF}' | head -1)); stop it or move the bed with PUBSUB_BED_*_PORT (see hack/testbed/lib.sh)"
     fi
@@ -112,6 +107,7 @@ export AWS_REGION="$AWS_REGION_DEFAULT"
 export AWS_DEFAULT_REGION="$AWS_REGION_DEFAULT"
 export AWS_ACCESS_KEY_ID="testing"
 export AWS_SECRET_ACCESS_KEY="testing"
+export DATABASE_URL="postgres://pubsub@127.0.0.1:$POSTGRES_PORT/pubsub"
 export PUBSUB_BED_DIR="$BED_DIR"
 export KUBECTL="$(bin_dir_of kubectl)/kubectl"
 export HELM="$(bin_dir_of helm)/helm"
@@ -172,6 +168,7 @@ if (( write_env == 0 )); then
     --initial-cluster "bed=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync --log-level warn
   log "starting moto on :$MOTO_PORT"
   start moto "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
+  "$here/postgres.sh"
   wait_for etcd 30 etcd_ready
 
   log "starting kube-apiserver on :$APISERVER_PORT"
@@ -222,5 +219,5 @@ if (( write_env == 0 )); then
 fi
 
 write_env_file
-log "test bed up in $((SECONDS - started_at))s: kube-apiserver https://127.0.0.1:$APISERVER_PORT, moto http://127.0.0.1:$MOTO_PORT"
+log "test bed up in $((SECONDS - started_at))s: kube-apiserver https://127.0.0.1:$APISERVER_PORT, moto http://127.0.0.1:$MOTO_PORT, postgres 127.0.0.1:$POSTGRES_PORT"
 log "point a shell at it with: source $ENV_FILE"
