@@ -1,0 +1,65 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { done } from './controller.ts';
+import { KubeClient } from './kube.ts';
+import { Manager } from './manager.ts';
+import type { ResourceRef } from './types.ts';
+
+const CONFIGMAPS: ResourceRef = {
+  group: '',
+  version: 'v1',
+  plural: 'configmaps',
+  kind: 'ConfigMap',
+  namespaced: true,
+};
+const offline = (): KubeClient => new KubeClient(new KubeConfig());
+
+describe('Manager', () => {
+  it('exits 0 after SIGTERM and removes its signal handlers', async () => {
+    const exits: number[] = [];
+    const before = process.listenerCount('SIGTERM');
+    const manager = new Manager({
+      client: offline(),
+      healthPort: false,
+      leaderElection: false,
+      exit: (c) => exits.push(c),
+    });
+    const running = manager.run();
+    await new Promise((resolve) => setImmediate(resolve));
+    const ours = process.listeners('SIGTERM').at(-1);
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+    ours?.('SIGTERM');
+    await running;
+    expect(exits).toEqual([0]);
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+  });
+
+  it('a second signal while draining exits 1 at once', async () => {
+    const exits: number[] = [];
+    const manager = new Manager({
+      client: offline(),
+      healthPort: false,
+      leaderElection: false,
+      exit: (c) => exits.push(c),
+    });
+    const running = manager.run();
+    await new Promise((resolve) => setImmediate(resolve));
+    const ours = process.listeners('SIGINT').at(-1);
+    ours?.('SIGINT');
+    ours?.('SIGINT');
+    await running;
+    expect(exits).toEqual([1, 0]);
+  });
+
+  it('shares one informer per resource between controllers and refuses late or duplicate controllers', async () => {
+    const manager = new Manager({ client: offline(), healthPort: false, leaderElection: false });
+    const reconcile = () => Promise.resolve(done());
+    manager.addController({ name: 'a', for: CONFIGMAPS, reconcile });
+    expect(manager.informer(CONFIGMAPS)).toBe(manager.informer({ ...CONFIGMAPS }));
+    expect(() => manager.addController({ name: 'a', for: CONFIGMAPS, reconcile })).toThrow(/already added/);
+    await manager.stop();
+    expect(() => manager.addController({ name: 'b', for: CONFIGMAPS, reconcile })).toThrow(
+      /before the manager starts/,
+    );
+  });
+});
