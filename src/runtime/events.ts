@@ -1,7 +1,8 @@
 import { realClock, type Clock, type Timer } from './clock.ts';
 import { isNotFound, type KubeClient } from './kube.ts';
 import { silentLogger, type Logger } from './logging.ts';
-import type { KubeObject, ResourceRef } from './types.ts';
+import { EVENTS } from './resources.ts';
+import type { KubeObject } from './types.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -10,13 +11,6 @@ export interface EventRecorder {
   event(obj: KubeObject, type: EventType, reason: string, message: string, action?: string): void;
 }
 
-const EVENTS: ResourceRef = {
-  group: 'events.k8s.io',
-  version: 'v1',
-  plural: 'events',
-  kind: 'Event',
-  namespaced: true,
-};
 const MAX_NOTE = 1024;
 
 /** events.k8s.io MicroTime: RFC 3339 with exactly six fractional digits. */
@@ -24,7 +18,17 @@ export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+/** What an event says, as the series remembers it for later writes. */
+interface Occurrence {
+  obj: KubeObject;
+  type: EventType;
+  reason: string;
+  note: string;
+  action: string;
+}
+
 interface Series {
+  what: Occurrence;
   name: string;
   namespace: string;
   count: number;
@@ -105,10 +109,7 @@ export class KubeEventRecorder implements EventRecorder {
       this.series.set(key, existing);
       if (!existing.flush) {
         const wait = Math.max(0, existing.lastWritten + this.minUpdateIntervalMs - now);
-        existing.flush = this.clock.setTimer(
-          () => this.track(this.writeSeries(key, existing, obj, type, reason, note, action)),
-          wait,
-        );
+        existing.flush = this.clock.setTimer(() => this.track(this.writeSeries(key, existing)), wait);
       }
       return;
     }
@@ -119,6 +120,7 @@ export class KubeEventRecorder implements EventRecorder {
     existing?.flush?.cancel();
     const namespace = meta.namespace || 'default';
     const entry: Series = {
+      what: { obj, type, reason, note, action },
       name: eventName(meta.name, now),
       namespace,
       count: 1,
@@ -129,16 +131,15 @@ export class KubeEventRecorder implements EventRecorder {
     this.series.delete(key);
     this.series.set(key, entry);
     this.evict();
-    this.track(this.create(entry, obj, type, reason, note, action));
+    this.track(this.create(entry));
   }
 
   /** Resolves when every write started so far has finished; pending series updates are written now. */
   async flush(): Promise<void> {
-    for (const s of this.series.values()) {
+    for (const [key, s] of this.series) {
       if (s.flush) {
         s.flush.cancel();
-        s.flush = undefined;
-        this.track(this.patchSeries(s));
+        this.track(this.writeSeries(key, s));
       }
     }
     while (this.pending.size > 0) await Promise.all([...this.pending]);
@@ -172,14 +173,8 @@ export class KubeEventRecorder implements EventRecorder {
     this.pending.add(p);
   }
 
-  private async create(
-    s: Series,
-    obj: KubeObject,
-    type: EventType,
-    reason: string,
-    note: string,
-    action: string,
-  ): Promise<void> {
+  private async create(s: Series): Promise<void> {
+    const { obj, type, reason, note, action } = s.what;
     const meta = obj.metadata ?? {};
     const body = {
       apiVersion: 'events.k8s.io/v1',
@@ -209,28 +204,20 @@ export class KubeEventRecorder implements EventRecorder {
     }
   }
 
-  private async writeSeries(
-    key: string,
-    s: Series,
-    obj: KubeObject,
-    type: EventType,
-    reason: string,
-    note: string,
-    action: string,
-  ): Promise<void> {
+  private async writeSeries(key: string, s: Series): Promise<void> {
     s.flush = undefined;
     const gone = await this.patchSeries(s).then(
       () => false,
       (err: unknown) => {
         if (isNotFound(err)) return true;
-        this.log.warn({ err, reason }, 'could not update event series');
+        this.log.warn({ err, reason: s.what.reason }, 'could not update event series');
         return false;
       },
     );
     if (gone && this.series.get(key) === s) {
       // The event expired or was deleted: start it again, carrying the count.
-      s.name = eventName(obj.metadata?.name ?? 'event', this.clock.now());
-      await this.create(s, obj, type, reason, note, action);
+      s.name = eventName(s.what.obj.metadata?.name ?? 'event', this.clock.now());
+      await this.create(s);
     }
   }
 

@@ -13,6 +13,7 @@ export * from './logging.ts';
 export * from './manager.ts';
 export * from './metrics.ts';
 export * from './ratelimiter.ts';
+export * from './resources.ts';
 export * from './store.ts';
 export * from './types.ts';
 export * from './workqueue.ts';

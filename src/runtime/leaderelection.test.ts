@@ -62,6 +62,19 @@ async function run(clock: FakeClock, ms: number, step = 100): Promise<void> {
   }
 }
 
+/** Candidates a and b on one Lease, a started first so it leads, then 5 s of running. */
+async function twoCandidates() {
+  const clock = new FakeClock();
+  const leases = new MemoryLeases();
+  const a = candidate(leases, clock, 'a');
+  const b = candidate(leases, clock, 'b');
+  a.e.start();
+  await flush();
+  b.e.start();
+  await run(clock, 5_000);
+  return { clock, leases, a, b };
+}
+
 describe('LeaderElector', () => {
   it('one of two candidates leads; the lease records it', async () => {
     const clock = new FakeClock();
@@ -85,14 +98,7 @@ describe('LeaderElector', () => {
   });
 
   it('fails over once the leader stops renewing, not before the lease duration', async () => {
-    const clock = new FakeClock();
-    const leases = new MemoryLeases();
-    const a = candidate(leases, clock, 'a');
-    const b = candidate(leases, clock, 'b');
-    a.e.start();
-    await flush();
-    b.e.start();
-    await run(clock, 5_000);
+    const { clock, leases, a, b } = await twoCandidates();
     await a.e.stop({ release: false }); // as if the process died
     const lastRenew = Date.parse(leases.lease?.spec?.renewTime ?? '');
     let tookOverAt = 0;
@@ -107,14 +113,7 @@ describe('LeaderElector', () => {
   });
 
   it('a released lease is taken at the next retry', async () => {
-    const clock = new FakeClock();
-    const leases = new MemoryLeases();
-    const a = candidate(leases, clock, 'a');
-    const b = candidate(leases, clock, 'b');
-    a.e.start();
-    await flush();
-    b.e.start();
-    await run(clock, 5_000);
+    const { clock, leases, a, b } = await twoCandidates();
     await a.e.stop();
     expect(a.events).toEqual(['started', 'stopped:released']);
     expect(leases.lease?.spec?.holderIdentity).toBeUndefined();

@@ -5,7 +5,8 @@ import { isConflict, isNotFound, type KubeClient } from './kube.ts';
 import { silentLogger, type Logger } from './logging.ts';
 import type { Metrics } from './metrics.ts';
 import { microTime } from './events.ts';
-import type { ObjectMeta, ResourceRef } from './types.ts';
+import { LEASES } from './resources.ts';
+import type { ObjectMeta } from './types.ts';
 
 export interface Lease {
   apiVersion?: string;
@@ -26,14 +27,6 @@ export interface LeaseClient {
   create(lease: Lease): Promise<Lease>;
   replace(lease: Lease): Promise<Lease>;
 }
-
-const LEASES: ResourceRef = {
-  group: 'coordination.k8s.io',
-  version: 'v1',
-  plural: 'leases',
-  kind: 'Lease',
-  namespaced: true,
-};
 
 export function kubeLeaseClient(client: KubeClient): LeaseClient {
   return {

@@ -14,18 +14,24 @@ const CONFIGMAPS: ResourceRef = {
 };
 const offline = (): KubeClient => new KubeClient(new KubeConfig());
 
+/** A manager with nothing to reach, running until signalled; exit codes are recorded, not acted on. */
+async function runOffline(): Promise<{ exits: number[]; running: Promise<void> }> {
+  const exits: number[] = [];
+  const manager = new Manager({
+    client: offline(),
+    healthPort: false,
+    leaderElection: false,
+    exit: (c) => exits.push(c),
+  });
+  const running = manager.run();
+  await new Promise((resolve) => setImmediate(resolve));
+  return { exits, running };
+}
+
 describe('Manager', () => {
   it('exits 0 after SIGTERM and removes its signal handlers', async () => {
-    const exits: number[] = [];
     const before = process.listenerCount('SIGTERM');
-    const manager = new Manager({
-      client: offline(),
-      healthPort: false,
-      leaderElection: false,
-      exit: (c) => exits.push(c),
-    });
-    const running = manager.run();
-    await new Promise((resolve) => setImmediate(resolve));
+    const { exits, running } = await runOffline();
     const ours = process.listeners('SIGTERM').at(-1);
     expect(process.listenerCount('SIGTERM')).toBe(before + 1);
     ours?.('SIGTERM');
@@ -35,15 +41,7 @@ describe('Manager', () => {
   });
 
   it('a second signal while draining exits 1 at once', async () => {
-    const exits: number[] = [];
-    const manager = new Manager({
-      client: offline(),
-      healthPort: false,
-      leaderElection: false,
-      exit: (c) => exits.push(c),
-    });
-    const running = manager.run();
-    await new Promise((resolve) => setImmediate(resolve));
+    const { exits, running } = await runOffline();
     const ours = process.listeners('SIGINT').at(-1);
     ours?.('SIGINT');
     ours?.('SIGINT');

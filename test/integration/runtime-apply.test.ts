@@ -10,6 +10,7 @@ import { ensureFinalizer, removeFinalizer, withFinalizer } from '../../src/runti
 import { ListWatchInformer, type ListWatcher } from '../../src/runtime/informer.ts';
 import { KubeClient, resourceListWatcher } from '../../src/runtime/kube.ts';
 import type { KubeObject, ResourceRef } from '../../src/runtime/types.ts';
+import { CONFIGMAPS, EVENTS, NAMESPACES } from '../../src/runtime/resources.ts';
 import { eventually, kubeConfig, uniqueName } from './support/bed.ts';
 
 const GROUP = 'runtime-test.pubsub.ecommerce.io';
@@ -18,27 +19,6 @@ const WIDGETS: ResourceRef = {
   version: 'v1',
   plural: 'widgets',
   kind: 'Widget',
-  namespaced: true,
-};
-const CONFIGMAPS: ResourceRef = {
-  group: '',
-  version: 'v1',
-  plural: 'configmaps',
-  kind: 'ConfigMap',
-  namespaced: true,
-};
-const NAMESPACES: ResourceRef = {
-  group: '',
-  version: 'v1',
-  plural: 'namespaces',
-  kind: 'Namespace',
-  namespaced: false,
-};
-const EVENTS: ResourceRef = {
-  group: 'events.k8s.io',
-  version: 'v1',
-  plural: 'events',
-  kind: 'Event',
   namespaced: true,
 };
 const FINALIZER = `${GROUP}/cleanup`;

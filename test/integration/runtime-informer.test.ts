@@ -2,27 +2,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListWatchInformer, type ListWatcher, type WatchEvent } from '../../src/runtime/informer.ts';
 import { KubeClient, resourceListWatcher } from '../../src/runtime/kube.ts';
-import type { KubeObject, ResourceRef } from '../../src/runtime/types.ts';
+import type { KubeObject } from '../../src/runtime/types.ts';
+import { CONFIGMAPS, NAMESPACES } from '../../src/runtime/resources.ts';
 import { eventually, kubeConfig, uniqueName } from './support/bed.ts';
 
 interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
 }
-
-const CONFIGMAPS: ResourceRef = {
-  group: '',
-  version: 'v1',
-  plural: 'configmaps',
-  kind: 'ConfigMap',
-  namespaced: true,
-};
-const NAMESPACES: ResourceRef = {
-  group: '',
-  version: 'v1',
-  plural: 'namespaces',
-  kind: 'Namespace',
-  namespaced: false,
-};
 
 const client = new KubeClient(kubeConfig());
 const namespace = uniqueName('runtime-informer');

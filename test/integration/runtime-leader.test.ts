@@ -3,16 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/runtime/kube.ts';
 import { kubeLeaseClient, LeaderElector } from '../../src/runtime/leaderelection.ts';
-import type { ResourceRef } from '../../src/runtime/types.ts';
+import { NAMESPACES } from '../../src/runtime/resources.ts';
 import { eventually, kubeConfig, uniqueName } from './support/bed.ts';
 
-const NAMESPACES: ResourceRef = {
-  group: '',
-  version: 'v1',
-  plural: 'namespaces',
-  kind: 'Namespace',
-  namespaced: false,
-};
 const client = new KubeClient(kubeConfig());
 const namespace = uniqueName('runtime-leader');
 const leases = kubeLeaseClient(client);

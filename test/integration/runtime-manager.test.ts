@@ -7,27 +7,14 @@ import { KubeClient } from '../../src/runtime/kube.ts';
 import { kubeLeaseClient } from '../../src/runtime/leaderelection.ts';
 import { createLogger } from '../../src/runtime/logging.ts';
 import { Manager } from '../../src/runtime/manager.ts';
-import type { KubeObject, ResourceRef } from '../../src/runtime/types.ts';
+import type { KubeObject } from '../../src/runtime/types.ts';
+import { CONFIGMAPS, NAMESPACES } from '../../src/runtime/resources.ts';
 import { eventually, kubeConfig, uniqueName } from './support/bed.ts';
 
 interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
 }
 
-const CONFIGMAPS: ResourceRef = {
-  group: '',
-  version: 'v1',
-  plural: 'configmaps',
-  kind: 'ConfigMap',
-  namespaced: true,
-};
-const NAMESPACES: ResourceRef = {
-  group: '',
-  version: 'v1',
-  plural: 'namespaces',
-  kind: 'Namespace',
-  namespaced: false,
-};
 const client = new KubeClient(kubeConfig());
 const namespace = uniqueName('runtime-manager');
 const logger = createLogger({ level: process.env['RUNTIME_TEST_LOG'] ?? 'silent' });
