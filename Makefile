@@ -85,3 +85,8 @@ env-status: ## Report the local test bed
 .PHONY: run
 run: deps ## Run the operator against the current kubeconfig, or the local test bed when none is configured
 	$(ROOT)/hack/run.sh
+
+# ---- packaging: chart, kustomize config, ArgoCD, e2e ---------------------------------------------
+.PHONY: config-from-chart
+config-from-chart: deps ## Render config/rbac and config/manager from charts/operator
+	source .local/env.sh 2>/dev/null || true; HELM="$${HELM:-helm}" node config/default/render-from-chart.ts
