@@ -86,13 +86,24 @@ interface ApiResourceList {
   resources: { name: string; kind: string; namespaced: boolean }[];
 }
 
+export interface KubeClientOptions {
+  /** Bound on a whole request, so a hung connection cannot stall a reconcile. Default 60 s. */
+  requestTimeoutMs?: number;
+  /** Bound on a watch getting its response headers. Default 30 s. */
+  watchConnectTimeoutMs?: number;
+}
+
 export class KubeClient {
   readonly kubeConfig: KubeConfig;
   private readonly http = new IsomorphicFetchHttpLibrary();
   private readonly discovery = new Map<string, Promise<ApiResourceList>>();
+  private readonly requestTimeoutMs: number;
+  private readonly watchConnectTimeoutMs: number;
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(kubeConfig: KubeConfig, opts: KubeClientOptions = {}) {
     this.kubeConfig = kubeConfig;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 60_000;
+    this.watchConnectTimeoutMs = opts.watchConnectTimeoutMs ?? 30_000;
   }
 
   /** A client for the KUBECONFIG / ~/.kube/config / in-cluster configuration, as kubectl finds it. */
@@ -103,7 +114,9 @@ export class KubeClient {
   }
 
   async request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
-    const ctx = await this.context(method, path, opts);
+    const timeout = AbortSignal.timeout(this.requestTimeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const ctx = await this.context(method, path, { ...opts, signal });
     if (opts.body !== undefined) {
       ctx.setHeaderParam('Content-Type', opts.contentType ?? 'application/json');
       ctx.setBody(JSON.stringify(opts.body));
@@ -280,7 +293,14 @@ export class KubeClient {
       query: { ...query, watch: true },
       signal: controller.signal,
     });
-    const resp = await this.http.send(ctx).toPromise();
+    const connectTimer = setTimeout(
+      () => controller.abort(new Error(`watch ${path}: no response within ${this.watchConnectTimeoutMs} ms`)),
+      this.watchConnectTimeoutMs,
+    );
+    const resp = await this.http
+      .send(ctx)
+      .toPromise()
+      .finally(() => clearTimeout(connectTimer));
     if (resp.httpStatusCode !== 200) {
       const text = await resp.body.text().catch(() => '');
       throw apiError('GET', path, resp.httpStatusCode, text);

@@ -13,8 +13,10 @@ class MemoryLeases implements LeaseClient {
   lease: Lease | undefined;
   private rv = 0;
   failing = false;
+  hanging = false;
 
   get(): Promise<Lease | undefined> {
+    if (this.hanging) return new Promise(() => {});
     if (this.failing) return Promise.reject(new Error('apiserver unreachable'));
     return Promise.resolve(this.lease && structuredClone(this.lease));
   }
@@ -134,6 +136,19 @@ describe('LeaderElector', () => {
     expect(a.e.isLeader()).toBe(true);
     await run(clock, 3_000);
     expect(a.e.isLeader()).toBe(false);
+    expect(a.events).toEqual(['started', 'stopped:lost']);
+  });
+
+  it('steps down on time even when renew requests hang', async () => {
+    const clock = new FakeClock();
+    const leases = new MemoryLeases();
+    const a = candidate(leases, clock, 'a');
+    a.e.start();
+    await run(clock, 3_000);
+    leases.hanging = true;
+    await run(clock, 9_000);
+    expect(a.e.isLeader()).toBe(true);
+    await run(clock, 3_000);
     expect(a.events).toEqual(['started', 'stopped:lost']);
   });
 

@@ -159,7 +159,9 @@ export class LeaderElector {
     while (!signal.aborted) {
       await sleep(this.clock, this.retryPeriodMs, signal);
       if (signal.aborted) return;
-      const renewed = await this.tryAcquireOrRenew();
+      // A hung request must not hold the leader past its deadline: give each attempt what is left of it.
+      const left = this.renewDeadlineMs - (this.clock.now() - this.lastRenew);
+      const renewed = await this.withDeadline(this.tryAcquireOrRenew(), Math.max(0, left));
       if (signal.aborted) return;
       if (renewed) {
         this.lastRenew = this.clock.now();
@@ -179,6 +181,17 @@ export class LeaderElector {
       }
     }
     if (!signal.aborted) this.stepDown('lost');
+  }
+
+  /** `attempt`'s result, or false once `ms` have passed without one. */
+  private withDeadline(attempt: Promise<boolean>, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = this.clock.setTimer(() => resolve(false), ms);
+      void attempt.then((ok) => {
+        timer.cancel();
+        resolve(ok);
+      });
+    });
   }
 
   private stepDown(reason: StopReason): void {
