@@ -10,11 +10,12 @@ import {
   SetQueueAttributesCommand,
   TagQueueCommand,
   UntagQueueCommand,
+  type QueueAttributeName,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { queueArn } from './account.ts';
 import { normalizeAttributes, type Attributes, type DesiredAttributes } from './attributes.ts';
-import { guarded, unlessNotFound, type CallContext } from './errors.ts';
+import { AwsError, guarded, unlessNotFound, type CallContext } from './errors.ts';
 import type { Tags } from './ownership.ts';
 
 export interface QueueState {
@@ -46,6 +47,12 @@ export interface QueueGateway {
   untagQueue(url: string, keys: readonly string[]): Promise<void>;
   deleteQueue(url: string): Promise<void>;
   readBacklog(url: string): Promise<Backlog>;
+  /**
+   * Whether the endpoint knows a queue attribute at all. SQS-compatible emulators lack some (moto
+   * has no RedriveAllowPolicy); asking once spares an update on every reconcile for an attribute the
+   * endpoint drops. Answers are cached per attribute.
+   */
+  supportsAttribute(url: string, name: string): Promise<boolean>;
 }
 
 const sqs = (operation: string, resource: string): CallContext => ({ service: 'sqs', operation, resource });
@@ -70,6 +77,7 @@ function count(value: string | undefined): number {
 export class SqsQueueGateway implements QueueGateway {
   private readonly client: Pick<SQSClient, 'send'>;
   private readonly region: string;
+  private readonly support = new Map<string, Promise<boolean>>();
 
   constructor(client: Pick<SQSClient, 'send'>, region: string) {
     this.client = client;
@@ -159,5 +167,25 @@ export class SqsQueueGateway implements QueueGateway {
       inFlight: count(Attributes['ApproximateNumberOfMessagesNotVisible']),
       delayed: count(Attributes['ApproximateNumberOfMessagesDelayed']),
     };
+  }
+
+  supportsAttribute(url: string, name: string): Promise<boolean> {
+    let answer = this.support.get(name);
+    if (!answer) {
+      answer = guarded(sqs('GetQueueAttributes', url), () =>
+        this.client.send(
+          new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [name as QueueAttributeName] }),
+        ),
+      ).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof AwsError && error.code === 'InvalidAttributeName') return false;
+          this.support.delete(name); // unknown: ask again next time
+          throw error;
+        },
+      );
+      this.support.set(name, answer);
+    }
+    return answer;
   }
 }

@@ -111,6 +111,19 @@ async function ensureQueue(
   return { url: current.url, arn: current.arn };
 }
 
+/** Attributes the endpoint does not know at all are left out, so they cannot cause an update loop. */
+async function withoutUnsupported(
+  ctx: Ctx,
+  desired: DesiredResource,
+  actual: QueueState | undefined,
+): Promise<DesiredResource> {
+  if (!actual || !('RedriveAllowPolicy' in desired.attributes) || 'RedriveAllowPolicy' in actual.attributes)
+    return desired;
+  if (await ctx.queues.supportsAttribute(actual.url, 'RedriveAllowPolicy')) return desired;
+  const { RedriveAllowPolicy: _unsupported, ...attributes } = desired.attributes;
+  return { ...desired, attributes };
+}
+
 /** This queue's subscriptions to the wanted topics: by the ARN in status, else by listing the topic. */
 async function findSubscriptions(
   ctx: Ctx,
@@ -159,7 +172,8 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   let deadLetter: { url: string; arn: string; state: QueueState | undefined } | undefined;
   if (desired.deadLetter) {
     const actual = await ctx.queues.readQueue(names.deadLetter);
-    const ensured = await ensureQueue(ctx, cq, desired.deadLetter, actual);
+    const wanted = await withoutUnsupported(ctx, desired.deadLetter, actual);
+    const ensured = await ensureQueue(ctx, cq, wanted, actual);
     if ('refused' in ensured) return refuse(ctx, cq, ensured.refused);
     deadLetter = { ...ensured, state: actual };
   }

@@ -1,0 +1,72 @@
+// Wires the controllers into a manager: which kinds each one reconciles and watches, and the
+// services (AWS gateways, settings, caches) its reconciles get.
+import type { AwsGateways } from './aws/index.ts';
+import type { ConsumerQueue, EventTopic } from './crds/index.ts';
+import {
+  reconcileConsumerQueue,
+  type ConsumerQueueServices,
+} from './controllers/consumer-queue/reconcile.ts';
+import { reconcileEventTopic, type EventTopicServices } from './controllers/event-topic/reconcile.ts';
+import { CONSUMER_QUEUES, EVENT_TOPICS } from './controllers/resources.ts';
+import type { OperatorSettings } from './controllers/shared/settings.ts';
+import type { Manager } from './runtime/manager.ts';
+import { keyOf } from './runtime/store.ts';
+import type { KubeObject } from './runtime/types.ts';
+
+// The manager adds the status writer and the event recorder itself.
+type Provided = 'status' | 'recorder';
+
+export interface OperatorParts {
+  aws: AwsGateways;
+  settings: OperatorSettings;
+  maxConcurrentReconciles: number;
+  resyncPeriodMs: number;
+}
+
+/** Keys of the ConsumerQueues whose subscriptions name this EventTopic. */
+export function queuesReferencing(queues: readonly ConsumerQueue[], topic: KubeObject): string[] {
+  const namespace = topic.metadata?.namespace;
+  const name = topic.metadata?.name;
+  return queues
+    .filter((q) =>
+      (q.spec.subscriptions ?? []).some(
+        (s) => s.topicRef.name === name && (s.topicRef.namespace ?? q.metadata?.namespace) === namespace,
+      ),
+    )
+    .map((q) => keyOf(q.metadata?.namespace, q.metadata?.name ?? ''));
+}
+
+export function registerControllers(manager: Manager, parts: OperatorParts): void {
+  const { aws, settings } = parts;
+  const common = {
+    maxConcurrentReconciles: parts.maxConcurrentReconciles,
+    resyncPeriodMs: parts.resyncPeriodMs,
+  };
+  const topicInformer = manager.informer<EventTopic>(EVENT_TOPICS);
+  const queueInformer = manager.informer<ConsumerQueue>(CONSUMER_QUEUES);
+
+  manager.addController<EventTopic, Omit<EventTopicServices, Provided>>({
+    name: 'eventtopic',
+    for: EVENT_TOPICS,
+    reconcile: reconcileEventTopic,
+    services: { topics: aws.topics, kube: manager.client, settings },
+    ...common,
+  });
+
+  manager.addController<ConsumerQueue, Omit<ConsumerQueueServices, Provided>>({
+    name: 'consumerqueue',
+    for: CONSUMER_QUEUES,
+    // A topic turning Ready (or changing its ARN or allow list) wakes the queues that wait for it.
+    watches: [{ ref: EVENT_TOPICS, map: (topic) => queuesReferencing(queueInformer.store.list(), topic) }],
+    reconcile: reconcileConsumerQueue,
+    services: {
+      queues: aws.queues,
+      topics: aws.topics,
+      account: aws.account,
+      lookupTopic: (namespace, name) => topicInformer.store.get(keyOf(namespace, name)),
+      kube: manager.client,
+      settings,
+    },
+    ...common,
+  });
+}
