@@ -90,3 +90,25 @@ run: deps ## Run the operator against the current kubeconfig, or the local test 
 .PHONY: config-from-chart
 config-from-chart: deps ## Render config/rbac and config/manager from charts/operator
 	source .local/env.sh 2>/dev/null || true; HELM="$${HELM:-helm}" node config/default/render-from-chart.ts
+
+.PHONY: argocd-cm
+argocd-cm: deps ## Write deploy/argocd/argocd-cm.yaml from the ArgoCD health checks
+	node deploy/argocd/generate.js argocd-cm
+
+.PHONY: test-argocd
+test-argocd: deps ## ArgoCD health checks: every health_test.yaml case through its health.lua in Lua 5.1
+	@if ! command -v lua5.1 >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "[make] installing lua5.1 (Debian package)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lua5.1 >/dev/null; \
+	  else \
+	    echo "[make] SKIPPED test-argocd: lua5.1 is not installed and installing it needs root (apt-get install lua5.1)"; \
+	    exit 0; \
+	  fi; \
+	fi; \
+	mkdir -p .local; \
+	node deploy/argocd/generate.js cases > .local/argocd-health-cases.lua; \
+	lua5.1 deploy/argocd/test/run.lua .local/argocd-health-cases.lua
+
+# `make test` runs the ArgoCD health checks too.
+test: test-argocd

@@ -227,6 +227,24 @@ describe('the kustomize config', () => {
     }
   });
 
+  it('syncs the CRDs in ArgoCD one wave before the samples (deploy/argocd/samples)', async () => {
+    const objects = (await kubectl(['kustomize', `${repoRoot}deploy/argocd/samples`]))
+      .split(/^---$/m)
+      .map((text) => parse(text) as KubeObject);
+    const wave = (o: KubeObject) => Number(o.metadata?.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
+    const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');
+    const samples = objects.filter((o) => o.apiVersion?.startsWith(`${GROUP}/`));
+    expect(crds).toHaveLength(3);
+    expect(samples.length).toBeGreaterThanOrEqual(8);
+    expect(Math.max(...crds.map(wave))).toBeLessThan(Math.min(...samples.map(wave)));
+    for (const crd of crds)
+      expect(crd.metadata?.annotations?.['argocd.argoproj.io/sync-options']).toContain('Prune=false');
+    for (const sample of samples)
+      expect(sample.metadata?.annotations?.['argocd.argoproj.io/sync-options']).toContain(
+        'SkipDryRunOnMissingResource=true',
+      );
+  });
+
   it('puts the samples in their namespace', async () => {
     const objects = (await kubectl(['kustomize', `${repoRoot}config/samples`]))
       .split(/^---$/m)

@@ -1,0 +1,80 @@
+-- ArgoCD health of a ConsumerQueue (an SQS queue, its dead-letter queue and its subscriptions):
+-- Healthy once the operator has reconciled the current generation and reports Ready and Synced.
+-- Messages in the dead-letter queue are named in the message but do not change the status: they
+-- are data for the team, not a fault of the queue.
+-- BEGIN common: the same in the three pubsub.ecommerce.io health checks (a test keeps them equal)
+local function condition(obj, type)
+  if obj.status == nil or obj.status.conditions == nil then
+    return nil
+  end
+  for _, c in ipairs(obj.status.conditions) do
+    if c.type == type then
+      return c
+    end
+  end
+  return nil
+end
+
+local function describe(c)
+  if c.message ~= nil and c.message ~= "" then
+    return c.message
+  end
+  return c.reason or c.type
+end
+
+-- Failures the operator retries by itself and that usually pass: worth waiting for, not paging.
+local transient = { Throttled = true }
+
+-- The verdict that Ready, Synced and the generations give, or nil when they say healthy.
+local function verdict(obj)
+  local synced = condition(obj, "Synced")
+  local ready = condition(obj, "Ready")
+  if obj.metadata.deletionTimestamp ~= nil then
+    if synced ~= nil and synced.status == "False" then
+      if synced.reason == "DeletionBlocked" then
+        return { status = "Degraded", message = "Deletion blocked: " .. describe(synced) }
+      end
+      return { status = "Progressing", message = "Deleting: " .. describe(synced) }
+    end
+    return { status = "Progressing", message = "Deleting" }
+  end
+  if synced == nil then
+    return { status = "Progressing", message = "Waiting for the operator" }
+  end
+  local generation = obj.metadata.generation or 0
+  local observed = obj.status.observedGeneration or synced.observedGeneration or 0
+  if observed < generation then
+    return { status = "Progressing", message = "Waiting for the operator to observe generation " .. generation }
+  end
+  if synced.status == "False" then
+    if transient[synced.reason] then
+      return { status = "Progressing", message = synced.reason .. ": " .. describe(synced) }
+    end
+    return { status = "Degraded", message = (synced.reason or "Failed") .. ": " .. describe(synced) }
+  end
+  if synced.status ~= "True" then
+    return { status = "Progressing", message = "Reconciling: " .. describe(synced) }
+  end
+  if ready == nil then
+    return { status = "Progressing", message = "Waiting for Ready" }
+  end
+  if ready.status ~= "True" then
+    return { status = "Progressing", message = describe(ready) }
+  end
+  return nil
+end
+-- END common
+
+local hs = verdict(obj)
+if hs ~= nil then
+  return hs
+end
+local message = "SQS queue " .. (obj.status.queueName or "ready")
+local backlog = obj.status.backlog
+if backlog ~= nil then
+  message = message .. ", " .. (backlog.visible or 0) .. " waiting"
+  if (backlog.deadLetter or 0) > 0 then
+    message = message .. ", " .. backlog.deadLetter .. " in the dead-letter queue"
+  end
+end
+return { status = "Healthy", message = message }
