@@ -112,3 +112,7 @@ test-argocd: deps ## ArgoCD health checks: every health_test.yaml case through i
 
 # `make test` runs the ArgoCD health checks too.
 test: test-argocd
+
+.PHONY: test-e2e
+test-e2e: deps ## End-to-end on a kind cluster (needs Docker, kind, kubectl, helm and internet); E2E_KEEP=1 keeps it
+	test/e2e/run.sh
