@@ -56,7 +56,7 @@ kind load docker-image pubsub-operator:e2e --name "$cluster"
 services=0
 if [[ -f services/Dockerfile ]]; then
   say "building pubsub-services:e2e from services/Dockerfile"
-  docker build "${build_args[@]}" -t pubsub-services:e2e -f services/Dockerfile .
+  docker build "${build_args[@]}" -t pubsub-services:e2e -f services/Dockerfile "${E2E_SERVICES_CONTEXT:-.}"
   kind load docker-image pubsub-services:e2e --name "$cluster"
   services=1
 else
