@@ -85,7 +85,10 @@ export class Consumer {
   readonly #batchSize: number;
   readonly #waitTimeSeconds: number;
   readonly #held = new Map<string, Held>();
+  /** Aborts the receive in progress: only when the grace period ends before it does. */
   readonly #receiveAbort = new AbortController();
+  /** Cuts short the pause after a failed receive. */
+  readonly #stopSignal = new AbortController();
   readonly #deleter: DeleteBatcher;
   #settings: QueueSettings = DEFAULT_QUEUE_SETTINGS;
   #state: ConsumerState = 'new';
@@ -175,11 +178,25 @@ export class Consumer {
     const deadline = Date.now() + graceMs;
     const wasRunning = this.#state === 'running';
     this.#state = 'draining';
-    this.#receiveAbort.abort();
+    this.#stopSignal.abort();
     this.#slotFreed?.();
+    if (wasRunning) this.#logger.info({ inFlight: this.#held.size }, 'draining');
+    // A receive in progress is awaited, not aborted: SQS may already have handed it messages,
+    // which an aborted request would hide for a whole visibility timeout. What it brings is
+    // released at once. Only the end of the grace period aborts it.
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#loop,
+      new Promise<void>((resolve) => {
+        deadlineTimer = setTimeout(() => {
+          this.#receiveAbort.abort();
+          resolve();
+        }, graceMs);
+      }),
+    ]);
+    clearTimeout(deadlineTimer);
     await this.#loop;
     let released = 0;
-    if (wasRunning) this.#logger.info({ inFlight: this.#held.size }, 'draining');
     for (const held of [...this.#held.values()]) {
       if (held.state === 'waiting' && (await this.#release(held, 'shutdown'))) released += 1;
     }
@@ -215,7 +232,7 @@ export class Consumer {
 
   async #receiveLoop(): Promise<void> {
     let failures = 0;
-    const signal = this.#receiveAbort.signal;
+    const { signal } = this.#receiveAbort;
     while (this.#state === 'running') {
       const capacity = this.#concurrency - this.#held.size;
       if (capacity <= 0) {
@@ -236,10 +253,10 @@ export class Consumer {
         this.#options.metrics?.sqsErrors.inc({ queue: this.#queueName, operation: 'receive' });
         const delayMs = Math.min(30_000, 250 * 2 ** Math.min(failures, 10)) * (0.5 + this.#random() / 2);
         this.#logger.warn({ err: errorMessage(error), retryInMs: Math.round(delayMs) }, 'receive failed');
-        await sleep(delayMs, signal);
+        await sleep(delayMs, this.#stopSignal.signal);
         continue;
       }
-      // A receive that finished as the abort came still hands its messages over, to be released.
+      // After a stop, the messages of the last receive are dispatched only to be released.
       this.#dispatch(messages);
     }
   }
