@@ -8,7 +8,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/support/**/*.test.ts'],
+          include: [
+            'src/**/*.test.ts',
+            'services/**/*.test.ts',
+            'test/unit/**/*.test.ts',
+            'test/support/**/*.test.ts',
+          ],
           environment: 'node',
         },
       },

@@ -1,0 +1,516 @@
+// The e-commerce services as real processes (node services/main.ts <service>) against the bed's
+// moto and PostgreSQL, on the topics and queues of samples/.
+//
+// Until the operator runs in these tests, createFlow makes the same AWS resources it would: each
+// sample is parsed with the CRD's zod schema (defaults applied), the operator's own pure functions
+// (desiredTopic, queueNames, desiredQueues, subscriptionAttributes) say what to create, and the
+// operator's gateways create it. serviceEnv gives each service what the operator injects.
+// Switching to operator-created resources replaces createFlow only: apply the samples to a
+// namespace, wait for Ready, and read the same Flow from the objects' status.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { Pool } from 'pg';
+import { parse } from 'yaml';
+import { createAwsGateways, queueArn, type AwsGateways } from '../../../src/aws/index.ts';
+import { desiredTopic } from '../../../src/controllers/event-topic/desired.ts';
+import {
+  desiredQueues,
+  queueNames,
+  subscriptionAttributes,
+} from '../../../src/controllers/consumer-queue/desired.ts';
+import type { OperatorSettings } from '../../../src/controllers/shared/settings.ts';
+import {
+  ConsumerQueueSpecSchema,
+  EcommerceServiceSpecSchema,
+  EventTopicSpecSchema,
+  type ConsumerQueue,
+  type EcommerceServiceSpec,
+  type EventTopic,
+} from '../../../src/crds/index.ts';
+import { topicArnEnvName } from '../../../services/consumer/config.ts';
+import { awsClientConfig, bedEnv, eventually, repoRoot, uniqueName } from './bed.ts';
+
+export type ServiceName = 'order-service' | 'payment-service' | 'notification-service';
+
+interface SampleObject {
+  kind: string;
+  metadata: { name: string };
+  spec: unknown;
+}
+
+export interface FlowQueue {
+  url: string;
+  arn: string;
+  deadLetterUrl: string;
+  fifo: boolean;
+}
+
+/** What the operator would report in the status of the sample objects. */
+export interface Flow {
+  namespace: string;
+  /** EventTopic name → topic ARN. */
+  topicArns: Record<string, string>;
+  /** ConsumerQueue name → its queue and DLQ. */
+  queues: Record<string, FlowQueue>;
+  /** EcommerceService name → spec, defaults applied. */
+  services: Record<string, EcommerceServiceSpec>;
+  aws: AwsGateways;
+  /** Something else to remove with the flow, before its own resources. */
+  onDelete(cleanup: () => Promise<unknown>): void;
+  delete(): Promise<void>;
+}
+
+export interface FlowOptions {
+  /** Replaces every queue's visibility timeout: short, so a killed consumer's messages return soon. */
+  visibilityTimeoutSeconds?: number;
+}
+
+function readSamples(): SampleObject[] {
+  const dir = `${repoRoot}samples/`;
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml')
+    .map((file) => parse(readFileSync(dir + file, 'utf8')) as SampleObject);
+}
+
+const aws = () => {
+  const bed = awsClientConfig();
+  return createAwsGateways(
+    {
+      region: bed.region,
+      endpoint: bed.endpoint,
+      retryMode: 'standard',
+      maxAttempts: 3,
+      connectTimeoutMs: 3_000,
+      requestTimeoutMs: 30_000,
+    },
+    { credentials: bed.credentials },
+  );
+};
+
+const required = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) throw new Error(`${what} is missing`);
+  return value;
+};
+
+/** The samples' topics, queues, DLQs and subscriptions, under a namespace no other run uses. */
+export async function createFlow(options: FlowOptions = {}): Promise<Flow> {
+  const namespace = uniqueName('svc');
+  const gateways = aws();
+  const region = awsClientConfig().region;
+  const settings: OperatorSettings = { clusterName: 'services-it', namePrefix: 'pubsub', region };
+  const account = await gateways.account.accountId();
+  const meta = (name: string) => ({ name, namespace, uid: randomUUID() });
+  const samples = readSamples();
+  const created: { topics: string[]; queues: string[]; subscriptions: string[] } = {
+    topics: [],
+    queues: [],
+    subscriptions: [],
+  };
+  const extra: (() => Promise<unknown>)[] = [];
+
+  const flow: Flow = {
+    namespace,
+    topicArns: {},
+    queues: {},
+    services: {},
+    aws: gateways,
+    onDelete: (cleanup) => extra.push(cleanup),
+    async delete() {
+      for (const cleanup of extra.reverse()) await cleanup().catch(() => undefined);
+      for (const arn of created.subscriptions) await gateways.topics.unsubscribe(arn).catch(() => undefined);
+      for (const url of created.queues) await gateways.queues.deleteQueue(url).catch(() => undefined);
+      for (const arn of created.topics) await gateways.topics.deleteTopic(arn).catch(() => undefined);
+      gateways.clients.destroy();
+    },
+  };
+
+  const topics = new Map<string, EventTopic>();
+  for (const sample of samples.filter((s) => s.kind === 'EventTopic')) {
+    const topic = {
+      metadata: meta(sample.metadata.name),
+      spec: EventTopicSpecSchema.parse(sample.spec),
+    } as EventTopic;
+    const desired = desiredTopic(topic, settings);
+    const arn = await gateways.topics.createTopic(
+      desired.name,
+      { ...desired.createOnly, ...desired.attributes },
+      desired.tags,
+    );
+    created.topics.push(arn);
+    topics.set(sample.metadata.name, topic);
+    flow.topicArns[sample.metadata.name] = arn;
+  }
+
+  for (const sample of samples.filter((s) => s.kind === 'ConsumerQueue')) {
+    const spec = ConsumerQueueSpecSchema.parse(sample.spec);
+    if (options.visibilityTimeoutSeconds !== undefined)
+      spec.visibilityTimeoutSeconds = options.visibilityTimeoutSeconds;
+    const cq = { metadata: meta(sample.metadata.name), spec } as ConsumerQueue;
+    const names = queueNames(cq, settings);
+    const arns = {
+      queue: queueArn(region, account, names.queue),
+      deadLetter: queueArn(region, account, names.deadLetter),
+    };
+    const subscriptions = (spec.subscriptions ?? []).map((entry) => ({
+      topicArn: required(flow.topicArns[entry.topicRef.name], `EventTopic ${entry.topicRef.name}`),
+      attributes: subscriptionAttributes(entry),
+    }));
+    const desired = desiredQueues(
+      cq,
+      settings,
+      names,
+      arns,
+      subscriptions.map((s) => s.topicArn),
+    );
+    const deadLetterDesired = required(desired.deadLetter, `dead-letter queue of ${sample.metadata.name}`);
+    const deadLetter = await gateways.queues.createQueue(
+      deadLetterDesired.name,
+      { ...deadLetterDesired.createOnly, ...deadLetterDesired.attributes },
+      deadLetterDesired.tags,
+    );
+    created.queues.push(deadLetter.url);
+    const queue = await gateways.queues.createQueue(
+      desired.queue.name,
+      { ...desired.queue.createOnly, ...desired.queue.attributes },
+      desired.queue.tags,
+    );
+    created.queues.push(queue.url);
+    for (const sub of subscriptions)
+      created.subscriptions.push(await gateways.topics.subscribe(sub.topicArn, queue.arn, sub.attributes));
+    flow.queues[sample.metadata.name] = {
+      url: queue.url,
+      arn: queue.arn,
+      deadLetterUrl: deadLetter.url,
+      fifo: spec.fifo,
+    };
+  }
+
+  for (const sample of samples.filter((s) => s.kind === 'EcommerceService'))
+    flow.services[sample.metadata.name] = EcommerceServiceSpecSchema.parse(sample.spec);
+  return flow;
+}
+
+/** The environment the operator injects into the service's pods, plus the bed's credentials. */
+export function serviceEnv(flow: Flow, service: ServiceName, databaseUrl: string): Record<string, string> {
+  const spec = required(flow.services[service], `EcommerceService ${service}`);
+  const bed = bedEnv();
+  const env: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? '/tmp',
+    AWS_REGION: required(bed['AWS_REGION'], 'AWS_REGION'),
+    AWS_ENDPOINT_URL: required(bed['AWS_ENDPOINT_URL'], 'AWS_ENDPOINT_URL'),
+    AWS_ACCESS_KEY_ID: bed['AWS_ACCESS_KEY_ID'] ?? 'testing',
+    AWS_SECRET_ACCESS_KEY: bed['AWS_SECRET_ACCESS_KEY'] ?? 'testing',
+    DATABASE_URL: databaseUrl,
+    PORT: '0',
+    LOG_LEVEL: 'debug',
+  };
+  if (spec.consumes) {
+    const queue = required(
+      flow.queues[spec.consumes.queueRef.name],
+      `ConsumerQueue ${spec.consumes.queueRef.name}`,
+    );
+    env['QUEUE_URL'] = queue.url;
+    env['DEAD_LETTER_QUEUE_URL'] = queue.deadLetterUrl;
+  }
+  for (const publish of spec.publishes ?? [])
+    env[publish.envName ?? topicArnEnvName(publish.topicRef.name)] = required(
+      flow.topicArns[publish.topicRef.name],
+      `EventTopic ${publish.topicRef.name}`,
+    );
+  return env;
+}
+
+export interface TestDatabase {
+  url: string;
+  pool: Pool;
+  drop(): Promise<void>;
+}
+
+/** A database of its own on the bed's PostgreSQL, dropped (with its connections) afterwards. */
+export async function createDatabase(): Promise<TestDatabase> {
+  const adminUrl = required(bedEnv()['DATABASE_URL'], `DATABASE_URL in .local/env.sh (run 'make env-up')`);
+  const name = uniqueName('svc').replace(/-/g, '_');
+  const admin = new Pool({ connectionString: adminUrl, max: 1 });
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const pool = new Pool({ connectionString: url.toString(), max: 4 });
+  return {
+    url: url.toString(),
+    pool,
+    async drop() {
+      await pool.end();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface ServiceProcess {
+  name: ServiceName;
+  child: ChildProcess;
+  port: number;
+  lines: LogLine[];
+  url(path: string): string;
+  /** Resolves with the first line (seen or to come) that passes `test`. */
+  waitForLog(test: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: a crash, nothing cleaned up. */
+  kill(): Promise<void>;
+}
+
+/** Starts `node services/main.ts <service>` and resolves once it serves HTTP. */
+export async function startService(name: ServiceName, env: Record<string, string>): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [`${repoRoot}services/main.ts`, name], {
+    env,
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: LogLine[] = [];
+  const waiters = new Set<(line: LogLine) => void>();
+  let pending = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (pending + chunk).split('\n');
+    pending = parts.pop() ?? '';
+    for (const text of parts) {
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        line = { level: 'info', msg: text };
+      }
+      lines.push(line);
+      for (const waiter of [...waiters]) waiter(line);
+    }
+  });
+  child.stderr
+    ?.setEncoding('utf8')
+    .on('data', (text: string) => lines.push({ level: 'error', msg: `stderr: ${text}` }));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const tail = () =>
+    lines
+      .slice(-20)
+      .map((l) => JSON.stringify(l))
+      .join('\n');
+  const waitForLog = (test: (line: LogLine) => boolean, timeoutMs = 60_000) => {
+    const seen = lines.find(test);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<LogLine>((resolve, reject) => {
+      const waiter = (line: LogLine) => {
+        if (!test(line)) return;
+        waiters.delete(waiter);
+        clearTimeout(timer);
+        resolve(line);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`${name}: no matching log line in ${timeoutMs} ms; last lines:\n${tail()}`));
+      }, timeoutMs);
+      waiters.add(waiter);
+      void exited.then(() => {
+        if (!waiters.delete(waiter)) return;
+        clearTimeout(timer);
+        reject(new Error(`${name} exited; last lines:\n${tail()}`));
+      });
+    });
+  };
+  const started = await waitForLog((l) => l.msg === 'service started', 30_000);
+  const port = Number(started['port']);
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  return {
+    name,
+    child,
+    port,
+    lines,
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    waitForLog,
+    exited,
+    async stop() {
+      if (alive()) child.kill('SIGTERM');
+      return (await exited).code;
+    },
+    async kill() {
+      if (alive()) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** JSON over HTTP: the status and the parsed body. */
+export async function http(
+  url: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** A valid order whose total is `totalCents`. */
+export const order = (totalCents: number, customer = 'c-1') => ({
+  customerId: customer,
+  email: `${customer}@example.com`,
+  currency: 'EUR',
+  items: [{ sku: 'book', quantity: 1, unitPriceCents: totalCents }],
+});
+
+/** Posts an order and returns its id. */
+export async function placeOrder(
+  orderService: ServiceProcess,
+  totalCents: number,
+  customer?: string,
+): Promise<string> {
+  const { status, body } = await http(orderService.url('/orders'), {
+    method: 'POST',
+    body: order(totalCents, customer),
+  });
+  if (status !== 202) throw new Error(`POST /orders answered ${status}: ${JSON.stringify(body)}`);
+  return String(body['orderId']);
+}
+
+/** Waits until every order has left PENDING; resolves with id → status. */
+export async function settledOrders(
+  orderService: ServiceProcess,
+  ids: readonly string[],
+  timeoutMs = 90_000,
+): Promise<Record<string, string>> {
+  return eventually(
+    async () => {
+      const statuses: Record<string, string> = {};
+      for (const id of ids) {
+        const { body } = await http(orderService.url(`/orders/${id}`));
+        if (body['status'] === 'PENDING') return undefined;
+        statuses[id] = String(body['status']);
+      }
+      return statuses;
+    },
+    { timeoutMs, intervalMs: 500, what: `${ids.length} orders to leave PENDING` },
+  );
+}
+
+/** ApproximateNumberOfMessages (visible) plus NotVisible of a queue. */
+export async function queueDepth(
+  sqs: SQSClient,
+  url: string,
+): Promise<{ visible: number; inFlight: number }> {
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    visible: Number(out.Attributes?.['ApproximateNumberOfMessages'] ?? 0),
+    inFlight: Number(out.Attributes?.['ApproximateNumberOfMessagesNotVisible'] ?? 0),
+  };
+}
+
+/** Sends a message straight into a queue, as SNS raw delivery would; FIFO queues get a fresh deduplication id. */
+export async function sendRaw(
+  sqs: SQSClient,
+  queue: FlowQueue,
+  body: string,
+  attributes: Record<string, string> = {},
+  groupId = 'poison',
+): Promise<void> {
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queue.url,
+      MessageBody: body,
+      MessageAttributes: Object.fromEntries(
+        Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+      ),
+      ...(queue.fifo ? { MessageGroupId: groupId, MessageDeduplicationId: randomUUID() } : {}),
+    }),
+  );
+}
+
+export interface Tap {
+  url: string;
+  /** Receives until the tap holds nothing more; each message once. */
+  drain(): Promise<Message[]>;
+}
+
+/** A queue subscribed raw to a topic, to see every message published to it. */
+export async function tapTopic(flow: Flow, topic: string): Promise<Tap> {
+  const sqs = flow.aws.clients.sqs;
+  const topicArn = required(flow.topicArns[topic], `EventTopic ${topic}`);
+  const { url, arn } = await flow.aws.queues.createQueue(`${flow.namespace}-tap-${topic}`, {}, {});
+  const subscription = await flow.aws.topics.subscribe(topicArn, arn, { RawMessageDelivery: 'true' });
+  flow.onDelete(async () => {
+    await flow.aws.topics.unsubscribe(subscription);
+    await flow.aws.queues.deleteQueue(url);
+  });
+  return {
+    url,
+    async drain() {
+      const all: Message[] = [];
+      for (;;) {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: url,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+            MessageAttributeNames: ['All'],
+            MessageSystemAttributeNames: ['All'],
+          }),
+        );
+        const messages = out.Messages ?? [];
+        if (messages.length === 0) return all;
+        all.push(...messages);
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: url,
+            Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
+      }
+    },
+  };
+}
+
+/** Publishes a tapped message to the topic again, body and attributes unchanged: a duplicate. */
+export async function publishAgain(flow: Flow, topic: string, message: Message): Promise<void> {
+  const topicArn = required(flow.topicArns[topic], `EventTopic ${topic}`);
+  const attributes = Object.fromEntries(
+    Object.entries(message.MessageAttributes ?? {}).map(([k, v]) => [
+      k,
+      { DataType: 'String', StringValue: v.StringValue },
+    ]),
+  );
+  const group = message.Attributes?.['MessageGroupId'];
+  await flow.aws.clients.sns.send(
+    new PublishCommand({
+      TopicArn: topicArn,
+      Message: message.Body ?? '',
+      MessageAttributes: attributes,
+      // A FIFO topic would drop a copy with the same deduplication id; a new one forces a second delivery.
+      ...(group ? { MessageGroupId: group, MessageDeduplicationId: randomUUID() } : {}),
+    }),
+  );
+}
