@@ -403,10 +403,16 @@ describe('the chart installed on the bed, cluster-wide', () => {
 
   it('lists and watches every kind cluster-wide, adds a finalizer and writes status', async () => {
     for (const plural of KINDS) {
-      await sa.request('GET', `/apis/${GROUP}/v1alpha1/${plural}`);
-      await sa.request('GET', `/apis/${GROUP}/v1alpha1/${plural}`, {
-        query: { watch: true, timeoutSeconds: 1 },
-      });
+      const path = `/apis/${GROUP}/v1alpha1/${plural}`;
+      const list = await sa.request<{ metadata: { resourceVersion: string } }>('GET', path);
+      // The watch resolves once the apiserver accepted it (a 403 would reject).
+      const stop = await sa.watch(
+        path,
+        { resourceVersion: list.metadata.resourceVersion, timeoutSeconds: 5 },
+        () => undefined,
+        () => undefined,
+      );
+      stop();
     }
     const topic = await admin.create<KubeObject>(EVENT_TOPICS, {
       apiVersion: `${GROUP}/v1alpha1`,
