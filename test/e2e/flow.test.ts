@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ListSubscriptionsCommand, ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../integration/support/bed.ts';
 
 const run = promisify(execFile);
 const context = process.env['E2E_KUBE_CONTEXT'] ?? 'kind-pubsub-e2e';
@@ -20,21 +21,9 @@ async function kubectl(...args: string[]): Promise<string> {
   return stdout;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 300_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-  }
-}
+/** Polls every 2 s until `probe` returns a value, for up to five minutes unless told otherwise. */
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 300_000): Promise<T> =>
+  eventually(probe, { what, timeoutMs, intervalMs: 2_000 });
 
 /** `kubectl port-forward` to a Service; resolves with the local base URL once it listens. */
 async function portForward(namespace: string, service: string, port: number, localPort: number) {

@@ -171,20 +171,16 @@ describe('the operator IAM policy', () => {
         }),
       ).toBe(true);
     }
-    for (const action of [
-      'sns:SetTopicAttributes',
-      'sns:DeleteTopic',
-      'sns:Subscribe',
-      'sns:GetTopicAttributes',
-    ])
-      expect(allowed({ action, resource: topic(own), resourceTags: ours })).toBe(true);
-    for (const action of [
-      'sqs:SetQueueAttributes',
-      'sqs:DeleteQueue',
-      'sqs:GetQueueAttributes',
-      'sqs:ListQueueTags',
-    ])
-      expect(allowed({ action, resource: queue(own), resourceTags: ours })).toBe(true);
+    const onOwn: [string, string][] = [
+      ...['SetTopicAttributes', 'DeleteTopic', 'Subscribe', 'GetTopicAttributes'].map(
+        (a): [string, string] => [`sns:${a}`, topic(own)],
+      ),
+      ...['SetQueueAttributes', 'DeleteQueue', 'GetQueueAttributes', 'ListQueueTags'].map(
+        (a): [string, string] => [`sqs:${a}`, queue(own)],
+      ),
+    ];
+    for (const [action, resource] of onOwn)
+      expect(allowed({ action, resource, resourceTags: ours })).toBe(true);
     expect(
       allowed({ action: 'sqs:UntagQueue', resource: queue(own), resourceTags: ours, tagKeys: ['team'] }),
     ).toBe(true);
