@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from './clock.ts';
 import {
+  changedBeyondStatus,
   Controller,
   done,
   ownerKeys,
@@ -344,5 +345,36 @@ describe('secondary watches', () => {
     controller.halt();
     primaryInformer.stop();
     ownedInformer.stop();
+  });
+});
+
+describe('changedBeyondStatus', () => {
+  const base = {
+    apiVersion: 'v1',
+    kind: 'Widget',
+    metadata: { name: 'w', resourceVersion: '1', generation: 1, annotations: { a: '1' } },
+    spec: { size: 1 },
+    status: { ready: false },
+  };
+  const next = (patch: Record<string, unknown>, meta: Record<string, unknown> = {}) => ({
+    ...base,
+    ...patch,
+    metadata: { ...base.metadata, resourceVersion: '2', ...meta },
+  });
+
+  it.each([
+    ['a status write', next({ status: { ready: true } }), false],
+    [
+      'a status write with new managed fields',
+      next({ status: { ready: true } }, { managedFields: [{ manager: 'x' }] }),
+      false,
+    ],
+    ['the same resourceVersion', { ...base, spec: { size: 2 } }, false],
+    ['a spec change', next({ spec: { size: 2 } }, { generation: 2 }), true],
+    ['an annotation change', next({}, { annotations: { a: '2' } }), true],
+    ['a deletion starting', next({}, { deletionTimestamp: '2026-01-01T00:00:00Z' }), true],
+    ['a finalizer removed', next({}, { finalizers: [] }), true],
+  ])('%s → %s', (_case, updated, expected) => {
+    expect(changedBeyondStatus(base, updated)).toBe(expected);
   });
 });

@@ -78,6 +78,23 @@ export interface ControllerOptions<T extends KubeObject, S extends object = obje
   metrics?: Metrics;
 }
 
+/** The object without what changes when only its status is written. */
+function withoutStatus(obj: KubeObject): unknown {
+  const { status: _status, metadata, ...rest } = obj as KubeObject & { status?: unknown };
+  const { resourceVersion: _rv, managedFields: _mf, ...meta } = (metadata ?? {}) as Record<string, unknown>;
+  return { ...rest, metadata: meta };
+}
+
+/**
+ * Whether an update of the primary object needs a reconcile: anything but a status write (the
+ * reconciler's own, most of the time) does. Skipping those halves the work after every change;
+ * the periodic resync still covers a status someone else rewrote.
+ */
+export function changedBeyondStatus(old: KubeObject, obj: KubeObject): boolean {
+  if (old.metadata?.resourceVersion === obj.metadata?.resourceVersion) return false;
+  return JSON.stringify(withoutStatus(old)) !== JSON.stringify(withoutStatus(obj));
+}
+
 /** Maps an owned object to the key of its controlling owner of the given kind (any version of its group). */
 export function ownerKeys(owner: { apiVersion: string; kind: string }): (obj: KubeObject) => string[] {
   const group = groupOf(owner.apiVersion);
@@ -142,7 +159,7 @@ export class Controller<T extends KubeObject, S extends object = object> {
     this.informer.addEventHandler({
       onAdd: enqueue,
       onUpdate: (old, obj) => {
-        if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) enqueue(obj);
+        if (changedBeyondStatus(old, obj)) enqueue(obj);
       },
       onDelete: enqueue,
     });

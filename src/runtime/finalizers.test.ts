@@ -117,12 +117,20 @@ describe('withFinalizer', () => {
   };
   const deleting = (finalizers = [F]) => widget({ deletionTimestamp: '2025-01-01T00:00:00Z', finalizers });
 
-  it('ensures the finalizer, then applies to the updated object', async () => {
+  it('only adds a missing finalizer: the update event of that patch brings the object back', async () => {
     const { client, patches } = fakeClient();
     const { h, calls } = handlers(done());
     expect(await withFinalizer(client, widget(), F, h)).toEqual(done());
     expect(patches).toHaveLength(1);
-    expect(calls).toEqual(['apply rv=2']);
+    expect(calls).toEqual([]);
+  });
+
+  it('applies an object that carries the finalizer, with no patch', async () => {
+    const { client, patches } = fakeClient();
+    const { h, calls } = handlers(done());
+    expect(await withFinalizer(client, widget({ finalizers: [F] }), F, h)).toEqual(done());
+    expect(patches).toHaveLength(0);
+    expect(calls).toEqual(['apply rv=1']);
   });
 
   it('cleans up and removes the finalizer only when cleanup is done', async () => {

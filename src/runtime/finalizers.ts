@@ -88,7 +88,8 @@ export interface FinalizerHandlers<T> {
 }
 
 /**
- * The finalizer protocol in one call. While the object lives: ensure the finalizer, then `apply`.
+ * The finalizer protocol in one call. While the object lives: add the finalizer if it is missing
+ * (and stop there: the patch's own watch event reconciles again), else `apply`.
  * Once it is being deleted: `cleanup`, and remove the finalizer only if cleanup returned done; any
  * other result (or a thrown error) keeps the finalizer, so nothing is left behind by accident.
  */
@@ -105,6 +106,11 @@ export async function withFinalizer<T extends KubeObject>(
     await removeFinalizer(client, obj, finalizer);
     return done();
   }
-  const current = await ensureFinalizer(client, obj, finalizer);
-  return handlers.apply(current);
+  if (!hasFinalizer(obj, finalizer)) {
+    // Only add it: the update event of this very patch brings the object straight back, so the
+    // work happens once, on an object that carries its finalizer, instead of twice.
+    await ensureFinalizer(client, obj, finalizer);
+    return done();
+  }
+  return handlers.apply(obj);
 }

@@ -1,0 +1,83 @@
+// What one ConsumerQueue with one subscription costs in AWS calls: to create, and per resync.
+// Counted by the fault proxy in front of moto (it forwards everything and counts by operation).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FaultProxy } from '../support/fault-proxy.ts';
+import { bedEnv, uniqueName } from './support/bed.ts';
+import { crdTestNamespace, kubectl } from './support/crds.ts';
+import { applyObject, deleteAll, waitForCondition } from './support/controllers.ts';
+import { startOperator, type OperatorProcess } from './support/operator.ts';
+
+const ns = crdTestNamespace('cost');
+let proxy: FaultProxy;
+let operator: OperatorProcess;
+
+beforeAll(async () => {
+  proxy = await FaultProxy.start(bedEnv()['AWS_ENDPOINT_URL'] ?? '');
+  operator = await startOperator({
+    namespaces: [ns],
+    clusterName: uniqueName('cost'),
+    // No periodic resync during the measurement; a reconcile is triggered by hand instead.
+    env: {
+      PUBSUB_LEADER_ELECT: 'false',
+      AWS_ENDPOINT_URL: proxy.endpoint,
+      PUBSUB_RESYNC_PERIOD_SECONDS: '3600',
+    },
+  });
+});
+
+afterAll(async () => {
+  await deleteAll(ns, ['consumerqueues', 'eventtopics']);
+  await operator.stop();
+  await proxy.stop();
+});
+
+const reconciles = (name: string) =>
+  operator.lines.filter(
+    (l) => l['msg'] === 'reconciled' && l['controller'] === 'consumerqueue' && l['name'] === name,
+  ).length;
+
+async function settle(name: string, count: number): Promise<void> {
+  await operator.waitForLog(() => reconciles(name) >= count);
+  await new Promise((r) => setTimeout(r, 1_000));
+}
+
+describe('AWS calls of one ConsumerQueue with one subscription', () => {
+  it('creating it costs six calls, all of them needed', async () => {
+    applyObject(ns, 'eventtopics', 'orders', {});
+    await waitForCondition(ns, 'eventtopics', 'orders', 'Ready', 'True');
+    await new Promise((r) => setTimeout(r, 1_000));
+    proxy.resetCounts();
+
+    applyObject(ns, 'consumerqueues', 'payments', { subscriptions: [{ topicRef: { name: 'orders' } }] });
+    await waitForCondition(ns, 'consumerqueues', 'payments', 'Ready', 'True');
+    // The first reconcile only adds the finalizer; the second does the work.
+    await settle('payments', 2);
+    const counts = proxy.counts();
+    console.log('create cost', counts);
+    expect(counts).toEqual({
+      'sqs:GetQueueUrl': 2, // DLQ and queue: not there yet
+      'sqs:CreateQueue': 2, // DLQ first, then the queue with its RedrivePolicy and Policy
+      'sns:ListSubscriptionsByTopic': 1, // no subscription recorded: look for one before subscribing
+      'sns:Subscribe': 1,
+    });
+    // Its own status write does not trigger another reconcile.
+    expect(reconciles('payments')).toBe(2);
+  });
+
+  it('a resync costs seven reads and no write', async () => {
+    proxy.resetCounts();
+    const before = reconciles('payments');
+    kubectl(['annotate', '-n', ns, 'consumerqueues/payments', `resync=${Date.now()}`]);
+    await settle('payments', before + 1);
+    const counts = proxy.counts();
+    console.log('resync cost', counts);
+    const { 'sqs:GetQueueAttributes': attributes = 0, ...rest } = counts;
+    // The first read of a DLQ per process also asks once whether the endpoint knows RedriveAllowPolicy.
+    expect(attributes === 2 || attributes === 3).toBe(true);
+    expect(rest).toEqual({
+      'sqs:GetQueueUrl': 2,
+      'sqs:ListQueueTags': 2,
+      'sns:GetSubscriptionAttributes': 1,
+    });
+  });
+});
