@@ -22,5 +22,17 @@ else
   # shellcheck disable=SC1091
   source .local/env.sh
   hack/testbed/status.sh
+  echo "[run] installing the CRDs into the bed"
+  kubectl apply --server-side --force-conflicts --field-manager=pubsub-make-run -f config/crd/bases >/dev/null
+  kubectl wait --for=condition=Established --timeout=60s -f config/crd/bases >/dev/null
+  kubectl create namespace shop --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  export PUBSUB_LEADER_ELECT="${PUBSUB_LEADER_ELECT:-false}"
+  cat <<HINT
+[run] in another shell:
+        source .local/env.sh
+        kubectl apply -n shop -k samples      # the e-commerce flow's topics, queues and services
+        kubectl get pubsub -n shop            # Ready once the operator has made them in moto
+HINT
 fi
+echo "[run] starting the operator (Ctrl-C stops it gracefully)"
 exec node src/main.ts "$@"

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     console.error(error instanceof Error ? error.message : String(error));
     process.exit(2);
   }
-  const logger = createLogger({ level: config.logLevel, base: { component: 'pubsub-operator' } });
+  const logger = createLogger({ level: config.logLevel });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
   const client = new KubeClient(kubeConfig);
