@@ -151,8 +151,8 @@ export class Consumer {
     this.#settings = { ...read, ...this.#options.settings };
     this.#state = 'running';
     const heartbeatMs = (this.#settings.visibilityTimeoutSeconds * 1000) / 3;
-    if (heartbeatMs >= 500) {
-      this.#heartbeat = setInterval(() => void this.#beat(heartbeatMs), heartbeatMs / 2);
+    if (heartbeatMs > 0) {
+      this.#heartbeat = setInterval(() => void this.#beat(heartbeatMs), Math.max(10, heartbeatMs / 2));
       this.#heartbeat.unref();
     }
     this.#logger.info(

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { backoffSeconds } from './backoff.ts';
+
+describe('backoffSeconds', () => {
+  const policy = { baseSeconds: 2, maxSeconds: 60 };
+
+  it('doubles per receive, between half and all of the step', () => {
+    for (const [receive, step] of [
+      [1, 2],
+      [2, 4],
+      [3, 8],
+      [4, 16],
+    ] as const) {
+      expect(backoffSeconds(receive, policy, () => 0)).toBe(step / 2);
+      expect(backoffSeconds(receive, policy, () => 0.999)).toBe(step);
+    }
+  });
+
+  it('never exceeds the cap, nor SQS limit of 12 hours', () => {
+    expect(backoffSeconds(50, policy, () => 0.999)).toBe(60);
+    expect(backoffSeconds(1000, { baseSeconds: 1, maxSeconds: 1e9 }, () => 0.9999999)).toBe(43_200);
+  });
+
+  it('spreads replicas that failed together', () => {
+    const delays = new Set(Array.from({ length: 50 }, (_, i) => backoffSeconds(6, policy, () => i / 50)));
+    expect(delays.size).toBeGreaterThan(10);
+  });
+});

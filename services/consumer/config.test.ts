@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { runtimeEnv, topicArn, topicArnEnvName } from './config.ts';
+
+const base = { AWS_REGION: 'eu-west-1' };
+
+describe('runtimeEnv', () => {
+  it('reads what the operator injects and the service its own', () => {
+    const env = runtimeEnv({
+      ...base,
+      QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q',
+      DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q-dlq',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:15566',
+      ORDER_EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:pubsub_shop_order-events',
+      PAYMENT_EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:pubsub_shop_payment-events.fifo',
+      PORT: '9090',
+      LOG_LEVEL: 'DEBUG',
+      DATABASE_URL: 'postgres://u@db/x',
+      UNRELATED: 'ignored',
+    });
+    expect(env).toEqual({
+      queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q',
+      deadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q-dlq',
+      region: 'eu-west-1',
+      endpoint: 'http://127.0.0.1:15566',
+      port: 9090,
+      logLevel: 'debug',
+      databaseUrl: 'postgres://u@db/x',
+      topicArns: {
+        ORDER_EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:pubsub_shop_order-events',
+        PAYMENT_EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:pubsub_shop_payment-events.fifo',
+      },
+    });
+    expect(topicArn(env, 'payment-events')).toMatch(/payment-events\.fifo$/);
+  });
+
+  it('defaults what is optional', () => {
+    expect(runtimeEnv({ ...base, QUEUE_URL: '' })).toMatchObject({
+      queueUrl: undefined,
+      endpoint: undefined,
+      port: 8080,
+      logLevel: 'info',
+    });
+  });
+
+  it('names every bad variable in one error', () => {
+    expect(() =>
+      runtimeEnv({ AWS_REGION: 'nowhere', PORT: '70000', QUEUE_URL: 'not a url', X_TOPIC_ARN: 'nope' }),
+    ).toThrow(/X_TOPIC_ARN \("nope"\).*AWS_REGION \("nowhere"\).*PORT \("70000"\)/);
+  });
+
+  it('says which variable is missing for a topic', () => {
+    expect(() => topicArn(runtimeEnv(base), 'order-events')).toThrow(
+      'ORDER_EVENTS_TOPIC_ARN is not set: list EventTopic order-events in the service',
+    );
+  });
+});
+
+describe('topicArnEnvName', () => {
+  it('upper-cases the EventTopic name and turns - and . into _', () => {
+    expect(topicArnEnvName('order-events')).toBe('ORDER_EVENTS_TOPIC_ARN');
+    expect(topicArnEnvName('a.b-c')).toBe('A_B_C_TOPIC_ARN');
+  });
+});
