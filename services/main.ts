@@ -13,8 +13,10 @@ export const SERVICES: Readonly<Record<string, ServiceDefinition>> = {
 const name = process.argv[2] ?? '';
 const service = SERVICES[name];
 if (!service) {
-  process.stderr.write(`usage: node services/main.ts <${Object.keys(SERVICES).join('|')}>\n`);
-  process.exit(2);
+  const usage = `usage: main.ts <${Object.keys(SERVICES).join('|')}>\n`;
+  const help = name === '--help' || name === '-h';
+  (help ? process.stdout : process.stderr).write(usage);
+  process.exit(help ? 0 : 2);
 }
 try {
   await runService(service);

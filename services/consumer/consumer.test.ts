@@ -191,14 +191,16 @@ describe('Consumer', () => {
     expect(new Set(queue.visibilityChanges.map((c) => c.seconds))).toEqual(new Set([0.3]));
   });
 
-  it('keeps receiving after failed receives', async () => {
+  it('keeps receiving after failed receives, not ready while they keep failing', async () => {
     const queue = new MemoryQueue();
-    queue.failReceives = 2;
+    queue.failReceives = 3;
     queue.send('late');
     const { consumer, registry } = consume(queue, () => Promise.resolve());
     await consumer.start();
+    await until(() => !consumer.ready);
     await until(() => queue.size === 0);
-    expect(await metric(registry, 'consumer_sqs_errors_total', { operation: 'receive' })).toBe(2);
+    expect(consumer.ready).toBe(true);
+    expect(await metric(registry, 'consumer_sqs_errors_total', { operation: 'receive' })).toBe(3);
   });
 
   it('retries deletes SQS failed on its side and gives up on stale receipts', async () => {

@@ -61,6 +61,8 @@ interface Held {
 }
 
 const SQS_MAX_VISIBILITY_MS = 43_200_000;
+/** Consecutive failed receives after which the consumer reports itself not ready. */
+const UNREADY_AFTER_FAILED_RECEIVES = 3;
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -99,6 +101,7 @@ export class Consumer {
   #stopping: Promise<StopReport> | undefined;
   #finishedWhileDraining = 0;
   #fatal: Error | undefined;
+  #receiveFailures = 0;
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
@@ -131,9 +134,9 @@ export class Consumer {
     return this.#fatal === undefined;
   }
 
-  /** Readiness: receiving. */
+  /** Readiness: receiving, and the last receives did not all fail. */
   get ready(): boolean {
-    return this.#state === 'running' && this.healthy;
+    return this.#state === 'running' && this.healthy && this.#receiveFailures < UNREADY_AFTER_FAILED_RECEIVES;
   }
 
   /** Reads the queue's settings and starts receiving. */
@@ -231,7 +234,6 @@ export class Consumer {
   }
 
   async #receiveLoop(): Promise<void> {
-    let failures = 0;
     const { signal } = this.#receiveAbort;
     while (this.#state === 'running') {
       const capacity = this.#concurrency - this.#held.size;
@@ -246,10 +248,11 @@ export class Consumer {
           this.#waitTimeSeconds,
           signal,
         );
-        failures = 0;
+        this.#receiveFailures = 0;
       } catch (error) {
         if (signal.aborted) break;
-        failures += 1;
+        this.#receiveFailures += 1;
+        const failures = this.#receiveFailures;
         this.#options.metrics?.sqsErrors.inc({ queue: this.#queueName, operation: 'receive' });
         const delayMs = Math.min(30_000, 250 * 2 ** Math.min(failures, 10)) * (0.5 + this.#random() / 2);
         this.#logger.warn({ err: errorMessage(error), retryInMs: Math.round(delayMs) }, 'receive failed');
