@@ -10,7 +10,12 @@ import {
   SendMessageCommand,
   SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
-import { GetTopicAttributesCommand, ListTagsForResourceCommand, PublishCommand } from '@aws-sdk/client-sns';
+import {
+  GetTopicAttributesCommand,
+  ListTagsForResourceCommand,
+  PublishCommand,
+  SetTopicAttributesCommand,
+} from '@aws-sdk/client-sns';
 import { eventually, kubeConfig, uniqueName } from './support/bed.ts';
 import { crdTestNamespace } from './support/crds.ts';
 import {
@@ -136,7 +141,10 @@ describe('a topic and a subscribed queue', () => {
     expect(policy.Statement).toHaveLength(2);
   });
 
-  it('delivers published events through the filter policy, and redrives a failing one to the DLQ', async () => {
+  it('fans published events out through the filter policy, and redrives a failing one to the DLQ', async () => {
+    // A second queue on the same topic, without a filter: it gets every event.
+    applyObject(ns, 'consumerqueues', 'audit', { subscriptions: [{ topicRef: { name: 'orders' } }] });
+    const audit = await waitForCondition(ns, 'consumerqueues', 'audit', 'Ready', 'True');
     const topic = await getObject(ns, 'eventtopics', 'orders');
     const queue = await getObject(ns, 'consumerqueues', 'payments');
     const topicArn = String(topic?.status?.['topicArn']);
@@ -152,6 +160,14 @@ describe('a topic and a subscribed queue', () => {
       );
     await publish('cancelled', 'OrderCancelled');
     await publish('created', 'OrderCreated');
+    const everything = await eventually(
+      async () => {
+        const bodies = await receive(String(audit.status?.['queueUrl']), 1);
+        return bodies.length === 2 ? bodies.sort() : undefined;
+      },
+      { what: 'both events on the unfiltered queue' },
+    );
+    expect(everything).toEqual(['cancelled', 'created']);
     // Raw delivery (the default): the body arrives as published, not in an SNS envelope.
     expect(await receive(url, 2, 0)).toEqual(['created']);
     // Received twice already (maxReceiveCount 2, visibility 0): the next receive moves it to the DLQ.
@@ -190,6 +206,27 @@ describe('a topic and a subscribed queue', () => {
 });
 
 describe('drift', () => {
+  it('applies a topic spec change and reverts a topic attribute changed out of band', async () => {
+    applyObject(ns, 'eventtopics', 'orders', { displayName: 'Orders v2', tags: { team: 'orders' } });
+    const topicArn = String((await getObject(ns, 'eventtopics', 'orders'))?.status?.['topicArn']);
+    const displayName = async () =>
+      (await sns().send(new GetTopicAttributesCommand({ TopicArn: topicArn }))).Attributes?.['DisplayName'];
+    await eventually(async () => ((await displayName()) === 'Orders v2' ? true : undefined), {
+      what: 'the new display name',
+    });
+    await sns().send(
+      new SetTopicAttributesCommand({
+        TopicArn: topicArn,
+        AttributeName: 'DisplayName',
+        AttributeValue: 'by hand',
+      }),
+    );
+    await eventually(async () => ((await displayName()) === 'Orders v2' ? true : undefined), {
+      timeoutMs: 40_000,
+      what: 'the display name restored at resync',
+    });
+  });
+
   it('reverts an attribute changed out of band at the next resync', async () => {
     const url = String((await getObject(ns, 'consumerqueues', 'payments'))?.status?.['queueUrl']);
     await sqs().send(
