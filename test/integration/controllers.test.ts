@@ -205,6 +205,19 @@ describe('a topic and a subscribed queue', () => {
   });
 });
 
+describe('dead-letter queue switched off', () => {
+  it('clears the redrive policy and the DLQ fields, and keeps the old DLQ', async () => {
+    applyObject(ns, 'consumerqueues', 'plain', {});
+    const before = await waitForCondition(ns, 'consumerqueues', 'plain', 'Ready', 'True');
+    const oldDlq = String(before.status?.['deadLetterQueueUrl']);
+    applyObject(ns, 'consumerqueues', 'plain', { deadLetter: { enabled: false } });
+    const after = await waitForCondition(ns, 'consumerqueues', 'plain', 'Ready', 'True');
+    expect(after.status?.['deadLetterQueueUrl']).toBeUndefined();
+    expect((await queueAttributes(String(after.status?.['queueUrl'])))['RedrivePolicy']).toBeUndefined();
+    expect(await queueUrl(physical('plain', '_dlq'))).toBe(oldDlq);
+  });
+});
+
 describe('drift', () => {
   it('applies a topic spec change and reverts a topic attribute changed out of band', async () => {
     applyObject(ns, 'eventtopics', 'orders', { displayName: 'Orders v2', tags: { team: 'orders' } });

@@ -244,7 +244,10 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
       queueName: names.queue,
       queueUrl: queue.url,
       queueArn: queue.arn,
-      ...(deadLetter ? { deadLetterQueueUrl: deadLetter.url, deadLetterQueueArn: deadLetter.arn } : {}),
+      // Without a DLQ the fields go (an undefined field is left out of the apply, so it is removed);
+      // a DLQ that existed before is kept in AWS, since it may hold messages.
+      deadLetterQueueUrl: deadLetter?.url,
+      deadLetterQueueArn: deadLetter?.arn,
       subscriptions: resolved.map((r) => ({
         topicRef: r.topic,
         ...(r.state === 'ready' ? { topicArn: r.topicArn } : {}),
