@@ -32,7 +32,13 @@ bin_dir_of() { # component
 }
 MOTO_VENV="$BED_CACHE/moto-v$MOTO_VERSION"
 # PostgreSQL comes from the machine (Debian's postgresql package), not from the cache.
-POSTGRES_DATA="$BED_DIR/postgres-data"
+# As root the server runs as the postgres OS user, which may not be able to enter the clone's folder
+# (a clone under /root, say), so its data then lives under /var/tmp, one folder per bed.
+if (( EUID == 0 )); then
+  POSTGRES_DATA="${PUBSUB_BED_POSTGRES_DATA:-/var/tmp/pubsub-bed-postgres-$(printf '%s' "$BED_DIR" | sha256sum | cut -c1-12)}"
+else
+  POSTGRES_DATA="${PUBSUB_BED_POSTGRES_DATA:-$BED_DIR/postgres-data}"
+fi
 postgres_bin_dir() {
   if [[ -n "${PUBSUB_BED_POSTGRES_BIN_DIR:-}" ]]; then echo "$PUBSUB_BED_POSTGRES_BIN_DIR"; return; fi
   local dir

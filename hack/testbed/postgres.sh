@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the bed's PostgreSQL on 127.0.0.1:$POSTGRES_PORT, or leaves it alone when it is already up.
 # Debian's postgresql package (installed when missing and running as root), one cluster in
-# .local/bed/postgres-data owned by the postgres OS user when run as root (initdb refuses root),
+# a data folder owned by the postgres OS user when run as root (initdb refuses root; see lib.sh),
 # trust authentication on loopback only, superuser and database `pubsub`. up.sh calls it; run it
 # on its own to add PostgreSQL to a bed that is already up, then `make env-up` to rewrite env.sh.
 set -euo pipefail
