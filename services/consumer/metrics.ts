@@ -22,73 +22,72 @@ export interface HttpMetrics {
 
 const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-/** Registers the consumer's metrics on `registry`; at most once per registry. */
-export function consumerMetrics(registry: Registry): ConsumerMetrics {
+/** Metric constructors bound to one registry. */
+function on(registry: Registry) {
   const registers = [registry];
   return {
-    received: new Counter({
-      name: 'consumer_messages_received_total',
-      help: 'Messages received from the queue.',
-      labelNames: ['queue'],
-      registers,
-    }),
-    processed: new Counter({
-      name: 'consumer_messages_processed_total',
-      help: 'Messages processed and deleted, by outcome (handled, duplicate).',
-      labelNames: ['queue', 'event_type', 'outcome'],
-      registers,
-    }),
-    failed: new Counter({
-      name: 'consumer_messages_failed_total',
-      help: 'Messages whose handling failed, by reason (error, poison, shutdown).',
-      labelNames: ['queue', 'event_type', 'reason'],
-      registers,
-    }),
-    duration: new Histogram({
-      name: 'consumer_message_duration_seconds',
-      help: 'Time spent handling one message, successful or not.',
-      labelNames: ['queue', 'event_type'],
-      buckets: durationBuckets,
-      registers,
-    }),
-    inFlight: new Gauge({
-      name: 'consumer_messages_in_flight',
-      help: 'Messages received and not yet deleted or released.',
-      labelNames: ['queue'],
-      registers,
-    }),
-    released: new Counter({
-      name: 'consumer_messages_released_total',
-      help: 'Messages made visible again without handling them, by reason (fifo_order, shutdown).',
-      labelNames: ['queue', 'reason'],
-      registers,
-    }),
-    sqsErrors: new Counter({
-      name: 'consumer_sqs_errors_total',
-      help: 'Failed SQS calls, by operation (receive, delete, visibility).',
-      labelNames: ['queue', 'operation'],
-      registers,
-    }),
+    counter: <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+      new Counter<L>({ name, help, labelNames, registers }),
+    gauge: <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+      new Gauge<L>({ name, help, labelNames, registers }),
+    histogram: <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+      new Histogram<L>({ name, help, labelNames, buckets: durationBuckets, registers }),
+  };
+}
+
+/** Registers the consumer's metrics on `registry`; at most once per registry. */
+export function consumerMetrics(registry: Registry): ConsumerMetrics {
+  const define = on(registry);
+  const queue = ['queue'] as const;
+  const byType = ['queue', 'event_type'] as const;
+  return {
+    received: define.counter('consumer_messages_received_total', 'Messages received from the queue.', queue),
+    processed: define.counter(
+      'consumer_messages_processed_total',
+      'Messages processed and deleted, by outcome (handled, duplicate).',
+      [...byType, 'outcome'],
+    ),
+    failed: define.counter(
+      'consumer_messages_failed_total',
+      'Messages whose handling failed, by reason (error, poison, shutdown).',
+      [...byType, 'reason'],
+    ),
+    duration: define.histogram(
+      'consumer_message_duration_seconds',
+      'Time spent handling one message, successful or not.',
+      byType,
+    ),
+    inFlight: define.gauge(
+      'consumer_messages_in_flight',
+      'Messages received and not yet deleted or released.',
+      queue,
+    ),
+    released: define.counter(
+      'consumer_messages_released_total',
+      'Messages made visible again without handling them, by reason (fifo_order, shutdown).',
+      [...queue, 'reason'],
+    ),
+    sqsErrors: define.counter(
+      'consumer_sqs_errors_total',
+      'Failed SQS calls, by operation (receive, delete, visibility).',
+      [...queue, 'operation'],
+    ),
   };
 }
 
 /** Registers the HTTP server's metrics on `registry`; at most once per registry. */
 export function httpMetrics(registry: Registry): HttpMetrics {
-  const registers = [registry];
+  const define = on(registry);
   return {
-    requests: new Counter({
-      name: 'http_requests_total',
-      help: 'HTTP requests served, by route pattern and status code.',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    }),
-    duration: new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'Time to serve one HTTP request.',
-      labelNames: ['method', 'route'],
-      buckets: durationBuckets,
-      registers,
-    }),
+    requests: define.counter(
+      'http_requests_total',
+      'HTTP requests served, by route pattern and status code.',
+      ['method', 'route', 'status'],
+    ),
+    duration: define.histogram('http_request_duration_seconds', 'Time to serve one HTTP request.', [
+      'method',
+      'route',
+    ]),
   };
 }
 

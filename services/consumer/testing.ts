@@ -6,9 +6,11 @@ import { randomUUID } from 'node:crypto';
 import type { Message } from '@aws-sdk/client-sqs';
 import { pino } from 'pino';
 import type { HandlerContext } from './consumer.ts';
+import type { HttpRequest } from './http.ts';
 import { decodeMessage } from './message.ts';
 import type { OutboundEvent, Publisher } from './publisher.ts';
 import type { BatchEntry, BatchFailure, QueueClient, QueueSettings } from './queue.ts';
+import { newTraceId } from './trace.ts';
 
 interface Stored {
   id: string;
@@ -238,3 +240,21 @@ export const testContext = (): HandlerContext => ({
   signal: new AbortController().signal,
   logger: pino({ level: 'silent' }),
 });
+
+/** A request as a route handler receives it; GET unless a body is given. */
+export function testRequest(
+  path: string,
+  options: Partial<Pick<HttpRequest, 'method' | 'params' | 'headers' | 'body'>> = {},
+): HttpRequest {
+  const url = new URL(path, 'http://localhost');
+  return {
+    method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
+    path: url.pathname,
+    params: options.params ?? {},
+    query: url.searchParams,
+    headers: options.headers ?? {},
+    body: options.body,
+    traceId: newTraceId(),
+    logger: pino({ level: 'silent' }),
+  };
+}

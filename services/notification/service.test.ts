@@ -1,72 +1,36 @@
 import { randomUUID } from 'node:crypto';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { HttpRequest } from '../consumer/index.ts';
-import { testContext, testMessage } from '../consumer/testing.ts';
+import { testContext, testMessage, testRequest } from '../consumer/testing.ts';
+import { orderCreated, paymentFailed, paymentProcessed } from '../shared/testing.ts';
 import { money, notificationHandler, notificationRoutes } from './service.ts';
 import { MemoryNotificationStore } from './store.ts';
-
-const orderId = randomUUID();
-const orderCreated = {
-  orderId,
-  customerId: 'c',
-  email: 'c@example.com',
-  items: [{ sku: 's', quantity: 1, unitPriceCents: 1999 }],
-  totalCents: 1999,
-  currency: 'EUR',
-  createdAt: new Date().toISOString(),
-};
-const payment = {
-  orderId,
-  paymentId: randomUUID(),
-  email: 'c@example.com',
-  amountCents: 1999,
-  currency: 'EUR',
-};
 
 describe('notificationHandler', () => {
   it('sends one notification per order and kind, however often an event arrives', async () => {
     const store = new MemoryNotificationStore();
     const handle = notificationHandler(store);
+    const order = orderCreated(1999);
     for (let i = 0; i < 2; i++) {
-      await handle(testMessage('OrderCreated', orderCreated), testContext());
-      await handle(
-        testMessage('PaymentProcessed', { ...payment, processedAt: new Date().toISOString() }),
-        testContext(),
-      );
+      await handle(testMessage('OrderCreated', order), testContext());
+      await handle(testMessage('PaymentProcessed', paymentProcessed(order.orderId)), testContext());
     }
-    await handle(
-      testMessage('PaymentFailed', {
-        ...payment,
-        reason: 'card declined',
-        failedAt: new Date().toISOString(),
-      }),
-      testContext(),
-    );
+    await handle(testMessage('PaymentFailed', paymentFailed(order.orderId)), testContext());
     expect(store.sent.map((n) => [n.kind, n.recipient])).toEqual([
       ['order-received', 'c@example.com'],
       ['payment-received', 'c@example.com'],
       ['payment-failed', 'c@example.com'],
     ]);
-    expect(store.sent[0]?.text).toBe(`We received your order ${orderId} of 19.99 EUR.`);
+    expect(store.sent[0]?.text).toBe(`We received your order ${order.orderId} of 19.99 EUR.`);
     expect(store.sent[2]?.text).toContain('did not go through: card declined');
   });
 });
 
 describe('GET /notifications', () => {
-  const request = (query: string): HttpRequest => ({
-    method: 'GET',
-    path: '/notifications',
-    params: {},
-    query: new URLSearchParams(query),
-    headers: {},
-    body: undefined,
-    traceId: '1'.repeat(32),
-    logger: pino({ level: 'silent' }),
-  });
+  const request = (query: string) => testRequest(`/notifications?${query}`);
 
   it('lists what was sent, newest first, filtered by order', async () => {
     const store = new MemoryNotificationStore();
+    const orderId = randomUUID();
     await store.record({ orderId, kind: 'order-received', recipient: 'a', text: 'one', eventId: 'e1' });
     await store.record({
       orderId: randomUUID(),

@@ -1,6 +1,6 @@
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { HttpRequest, Route } from '../consumer/index.ts';
+import type { Route } from '../consumer/index.ts';
+import { testRequest } from '../consumer/testing.ts';
 import { orderRoutes } from './api.ts';
 import { MemoryOrderStore, type Order } from './store.ts';
 
@@ -30,16 +30,12 @@ function api(publishFails = false) {
       (r: Route) => r.method === method && (r.path === path || r.path === '/orders/:id'),
     );
     if (!route) throw new Error(`no route ${method} ${path}`);
-    const request: HttpRequest = {
+    const request = testRequest(path, {
       method: route.method,
-      path,
       params: { id: path.split('/')[2] ?? '' },
-      query: new URLSearchParams(),
       headers,
       body,
-      traceId: '0'.repeat(31) + '1',
-      logger: pino({ level: 'silent' }),
-    };
+    });
     return Promise.resolve(route.handle(request));
   };
   return { store, published, call };

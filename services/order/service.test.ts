@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { RecordingPublisher, testContext, testMessage } from '../consumer/testing.ts';
 import { PaymentProcessedSchema } from '../shared/events.ts';
+import { paymentFailed, paymentProcessed } from '../shared/testing.ts';
 import { orderCreatedEvent, paymentResultHandler, startRelay } from './service.ts';
 import { MemoryOrderStore } from './store.ts';
 
@@ -13,21 +14,12 @@ const newOrder = {
   items: [{ sku: 's', quantity: 3, unitPriceCents: 500 }],
 };
 
-const result = (orderId: string, paymentId = randomUUID()) => ({
-  orderId,
-  paymentId,
-  email: 'c@example.com',
-  amountCents: 1500,
-  currency: 'EUR',
-  processedAt: new Date().toISOString(),
-});
-
 describe('paymentResultHandler', () => {
   it('moves PENDING to PAID once, however often the result arrives', async () => {
     const store = new MemoryOrderStore();
     const { order } = await store.create(newOrder);
     const handle = paymentResultHandler(store);
-    const event = result(order.orderId);
+    const event = paymentProcessed(order.orderId);
     expect(PaymentProcessedSchema.parse(event)).toEqual(event);
     await handle(testMessage('PaymentProcessed', event), testContext());
     await handle(testMessage('PaymentProcessed', event), testContext());
@@ -38,16 +30,8 @@ describe('paymentResultHandler', () => {
     const store = new MemoryOrderStore();
     const { order } = await store.create(newOrder);
     const handle = paymentResultHandler(store);
-    const { processedAt: _, ...common } = result(order.orderId);
-    await handle(
-      testMessage('PaymentFailed', {
-        ...common,
-        reason: 'card declined',
-        failedAt: new Date().toISOString(),
-      }),
-      testContext(),
-    );
-    await handle(testMessage('PaymentProcessed', result(order.orderId)), testContext());
+    await handle(testMessage('PaymentFailed', paymentFailed(order.orderId)), testContext());
+    await handle(testMessage('PaymentProcessed', paymentProcessed(order.orderId)), testContext());
     expect(await store.get(order.orderId)).toMatchObject({
       status: 'PAYMENT_FAILED',
       failureReason: 'card declined',
@@ -57,9 +41,9 @@ describe('paymentResultHandler', () => {
   it('fails (to be retried, then dead-lettered) for an order it does not know', async () => {
     const handle = paymentResultHandler(new MemoryOrderStore());
     const missing = randomUUID();
-    await expect(handle(testMessage('PaymentProcessed', result(missing)), testContext())).rejects.toThrow(
-      `order ${missing} does not exist`,
-    );
+    await expect(
+      handle(testMessage('PaymentProcessed', paymentProcessed(missing)), testContext()),
+    ).rejects.toThrow(`order ${missing} does not exist`);
   });
 });
 

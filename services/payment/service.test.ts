@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RecordingPublisher, testContext, testMessage } from '../consumer/testing.ts';
-import { PaymentFailedSchema, PaymentProcessedSchema, type OrderCreated } from '../shared/events.ts';
+import { PaymentFailedSchema, PaymentProcessedSchema } from '../shared/events.ts';
+import { orderCreated } from '../shared/testing.ts';
 import {
   ALWAYS_FAILING_CENTS,
   CARD_LIMIT_CENTS,
@@ -11,16 +11,6 @@ import {
 } from './provider.ts';
 import { orderCreatedHandler } from './service.ts';
 import { MemoryPaymentStore } from './store.ts';
-
-const orderCreated = (totalCents: number): OrderCreated => ({
-  orderId: randomUUID(),
-  customerId: 'c',
-  email: 'c@example.com',
-  items: [{ sku: 's', quantity: 1, unitPriceCents: totalCents }],
-  totalCents,
-  currency: 'EUR',
-  createdAt: new Date().toISOString(),
-});
 
 function setup() {
   const store = new MemoryPaymentStore();

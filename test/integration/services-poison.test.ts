@@ -1,58 +1,32 @@
 // Poison messages: an order whose payment fails every time, a body that is not JSON, a message
 // with no event type, and garbage in a FIFO group each reach their queue's dead-letter queue after
 // 3 receives, while good orders keep flowing past them.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from './support/bed.ts';
-import {
-  createDatabase,
-  createFlow,
-  http,
-  placeOrder,
-  queueDepth,
-  sendRaw,
-  serviceEnv,
-  settledOrders,
-  startService,
-  type Flow,
-  type ServiceName,
-  type ServiceProcess,
-  type TestDatabase,
-} from './support/services.ts';
+import { http, placeOrder, queueDepth, sendRaw, settledOrders, useServices } from './support/services.ts';
 import { ALWAYS_FAILING_CENTS, CARD_LIMIT_CENTS } from '../../services/payment/provider.ts';
 
 describe('poison messages', () => {
-  let flow: Flow;
-  let db: TestDatabase;
-  const processes: ServiceProcess[] = [];
-  const start = async (name: ServiceName) => {
-    const process = await startService(name, serviceEnv(flow, name, db.url));
-    processes.push(process);
-    return process;
-  };
+  // The samples' own 30 s visibility: a failed message comes back on its backoff, not after 30 s.
+  const services = useServices();
+  const { start } = services;
   const deadLettered = (queue: string, count: number) =>
     eventually(
       async () => {
-        const depth = await queueDepth(flow.aws.clients.sqs, flow.queues[queue]!.deadLetterUrl);
+        const depth = await queueDepth(
+          services.flow.aws.clients.sqs,
+          services.flow.queues[queue]!.deadLetterUrl,
+        );
         return depth.visible >= count ? depth.visible : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 500, what: `${count} messages in the dead-letter queue of ${queue}` },
     );
 
-  beforeAll(async () => {
-    // The samples' own 30 s visibility: a failed message comes back on its backoff, not after 30 s.
-    flow = await createFlow();
-    db = await createDatabase();
-  });
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.kill()));
-    await db?.drop();
-    await flow?.delete();
-  });
-
   it('reach the dead-letter queue after 3 receives and block nothing else', async () => {
     const orders = await start('order-service');
     const payments = await start('payment-service');
     await start('notification-service');
+    const { flow, db } = services;
     const sqs = flow.aws.clients.sqs;
     const started = Date.now();
 

@@ -1,49 +1,21 @@
 // SIGTERM: a service stops receiving, finishes or releases what it holds within the grace period,
 // says so, and exits 0; nothing it held is lost or left invisible for the visibility timeout.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from './support/bed.ts';
-import {
-  createDatabase,
-  createFlow,
-  http,
-  placeOrder,
-  queueDepth,
-  serviceEnv,
-  settledOrders,
-  startService,
-  type Flow,
-  type ServiceName,
-  type ServiceProcess,
-  type TestDatabase,
-} from './support/services.ts';
+import { http, placeOrder, queueDepth, settledOrders, useServices } from './support/services.ts';
 
 const ORDERS = 30;
 
 describe('graceful shutdown', () => {
-  let flow: Flow;
-  let db: TestDatabase;
-  const processes: ServiceProcess[] = [];
-  const start = async (name: ServiceName) => {
-    const process = await startService(name, serviceEnv(flow, name, db.url));
-    processes.push(process);
-    return process;
-  };
-
-  beforeAll(async () => {
-    // The samples' 30 s visibility: a message the drain failed to release would be late by 30 s.
-    flow = await createFlow();
-    db = await createDatabase();
-  });
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.kill()));
-    await db?.drop();
-    await flow?.delete();
-  });
+  // The samples' 30 s visibility: a message the drain failed to release would be late by 30 s.
+  const services = useServices();
+  const { start } = services;
 
   it('drains a payment consumer in the middle of its work and exits 0', async () => {
     const orders = await start('order-service');
     await start('notification-service');
     const first = await start('payment-service');
+    const { flow, db } = services;
 
     const charging = first.waitForLog((l) => l.msg === 'charging');
     const ids = await Promise.all(

@@ -20,8 +20,9 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { Pool } from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { parse } from 'yaml';
-import { createAwsGateways, queueArn, type AwsGateways } from '../../../src/aws/index.ts';
+import { awsSettingsFromEnv, createAwsGateways, queueArn, type AwsGateways } from '../../../src/aws/index.ts';
 import { desiredTopic } from '../../../src/controllers/event-topic/desired.ts';
 import {
   desiredQueues,
@@ -82,20 +83,8 @@ function readSamples(): SampleObject[] {
     .map((file) => parse(readFileSync(dir + file, 'utf8')) as SampleObject);
 }
 
-const aws = () => {
-  const bed = awsClientConfig();
-  return createAwsGateways(
-    {
-      region: bed.region,
-      endpoint: bed.endpoint,
-      retryMode: 'standard',
-      maxAttempts: 3,
-      connectTimeoutMs: 3_000,
-      requestTimeoutMs: 30_000,
-    },
-    { credentials: bed.credentials },
-  );
-};
+const aws = () =>
+  createAwsGateways(awsSettingsFromEnv(bedEnv()), { credentials: awsClientConfig().credentials });
 
 const required = <T>(value: T | undefined, what: string): T => {
   if (value === undefined) throw new Error(`${what} is missing`);
@@ -513,4 +502,41 @@ export async function publishAgain(flow: Flow, topic: string, message: Message):
       ...(group ? { MessageGroupId: group, MessageDeduplicationId: randomUUID() } : {}),
     }),
   );
+}
+
+export interface ServicesFixture {
+  readonly flow: Flow;
+  readonly db: TestDatabase;
+  /** Starts a service with what the operator would inject; killed after the file's tests. */
+  start: (name: ServiceName) => Promise<ServiceProcess>;
+}
+
+/** A flow and a database for one test file, made before its tests and removed after them. */
+export function useServices(options: FlowOptions = {}): ServicesFixture {
+  let flow: Flow | undefined;
+  let db: TestDatabase | undefined;
+  const processes: ServiceProcess[] = [];
+  beforeAll(async () => {
+    flow = await createFlow(options);
+    db = await createDatabase();
+  });
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.kill()));
+    await db?.drop();
+    await flow?.delete();
+  });
+  const fixture: ServicesFixture = {
+    get flow() {
+      return required(flow, 'the flow (used before beforeAll)');
+    },
+    get db() {
+      return required(db, 'the database (used before beforeAll)');
+    },
+    async start(name) {
+      const service = await startService(name, serviceEnv(fixture.flow, name, fixture.db.url));
+      processes.push(service);
+      return service;
+    },
+  };
+  return fixture;
 }
