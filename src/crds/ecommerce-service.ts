@@ -198,7 +198,9 @@ export const QueueDepthScalingSchema = defaultedObject(
         .int()
         .min(1)
         .optional()
-        .describe('Most replicas added in one step. Default: no limit up to maxReplicas.'),
+        .describe(
+          'Most replicas the Builtin scaler adds in one poll. Default: the larger of 4 and the current replica count (at most doubling, as the HorizontalPodAutoscaler does), never beyond maxReplicas.',
+        ),
     })
     .describe('Queue-depth scaling settings, used by the Builtin and KEDA engines.'),
 );
@@ -368,7 +370,7 @@ export const EcommerceServiceSpecSchema = z
       .min(0)
       .optional()
       .describe(
-        'Seconds a pod gets to finish in-flight messages after SIGTERM. Default: 30 (the Kubernetes default).',
+        "Seconds a pod gets to finish in-flight messages after SIGTERM. Default: the consumed queue's visibilityTimeoutSeconds plus its receiveWaitTimeSeconds (a receive in progress, then the messages it returned), or 30 (the Kubernetes default) for a service that consumes no queue.",
       ),
     scaling: ScalingSchema,
     disruption: z
@@ -387,7 +389,9 @@ export const EcommerceServiceSpecSchema = z
           ),
       })
       .optional()
-      .describe('PodDisruptionBudget of the service. Default: none.'),
+      .describe(
+        'PodDisruptionBudget of the service, created whenever scaling.maxReplicas is above 1. Default: maxUnavailable 1.',
+      ),
   })
   .meta(
     doc(
@@ -429,6 +433,16 @@ export const EcommerceServiceStatusSchema = z
       .string()
       .optional()
       .describe('IAM trust policy (JSON) that lets the ServiceAccount assume the role.'),
+    podIdentityAssociation: z
+      .object({
+        namespace: z.string().describe("Namespace of the association: the service's own."),
+        serviceAccount: z.string().describe('ServiceAccount of the association.'),
+        roleArn: z.string().optional().describe('IAM role of the association, when spec.identity names one.'),
+      })
+      .optional()
+      .describe(
+        'With spec.identity.podIdentity: the EKS Pod Identity association that must exist for the pods to get credentials (aws eks create-pod-identity-association --cluster-name <cluster> --namespace <namespace> --service-account <serviceAccount> --role-arn <roleArn>). The operator does not create it.',
+      ),
     observedGeneration: ObservedGenerationSchema,
     conditions: ConditionsSchema,
   })
