@@ -118,6 +118,75 @@ export const SubscriptionSchema = z
   .describe('A subscription of this queue to an EventTopic.');
 export type Subscription = z.output<typeof SubscriptionSchema>;
 
+// CloudWatch evaluates SQS metrics once a minute; an alarm whose period is under an hour may look
+// back at most one day (PutMetricAlarm: Period x EvaluationPeriods <= 86400 s).
+const MAX_ALARM_MINUTES = 1440;
+const alarmMinutes = (fallback: number, what: string) =>
+  z
+    .int()
+    .min(1)
+    .max(MAX_ALARM_MINUTES)
+    .default(fallback)
+    .describe(
+      `How many consecutive minutes ${what} before the alarm fires (one-minute periods). Range 1-${MAX_ALARM_MINUTES}; default ${fallback}.`,
+    );
+
+export const AlarmsSchema = z
+  .object({
+    topicRef: TopicRefSchema.optional().describe(
+      'EventTopic every alarm of this queue publishes to when it goes into ALARM (the alarm action), in this namespace unless namespace is set. The topic must be a standard (not FIFO) topic and list this namespace in spec.allowedConsumerNamespaces when it lives in another. Default: no action, the state shows in status only.',
+    ),
+    notifyOnOk: z
+      .boolean()
+      .default(false)
+      .describe('With topicRef: also publish when an alarm returns to OK. Default false.'),
+    deadLetterNotEmpty: z
+      .object({
+        minutes: alarmMinutes(1, 'the dead-letter queue must hold messages'),
+      })
+      .optional()
+      .describe(
+        'Alarm when the dead-letter queue holds messages (AWS/SQS ApproximateNumberOfMessagesVisible of the dead-letter queue above 0). Needs deadLetter.enabled.',
+      ),
+    backlog: z
+      .object({
+        threshold: z
+          .int()
+          .min(0)
+          .max(1_000_000_000)
+          .describe('Messages waiting in the queue above which the alarm fires.'),
+        minutes: alarmMinutes(5, 'the backlog must stay above threshold'),
+      })
+      .optional()
+      .describe(
+        'Alarm when more than threshold messages wait in the queue (AWS/SQS ApproximateNumberOfMessagesVisible) for the given minutes.',
+      ),
+    oldestMessageAge: z
+      .object({
+        thresholdSeconds: z
+          .int()
+          .min(1)
+          .max(MAX_RETENTION)
+          .describe(`Age in seconds above which the alarm fires. Range 1-${MAX_RETENTION}.`),
+        minutes: alarmMinutes(1, 'the oldest message must stay older than thresholdSeconds'),
+      })
+      .optional()
+      .describe(
+        'Alarm when the oldest message in the queue is older than thresholdSeconds (AWS/SQS ApproximateAgeOfOldestMessage) for the given minutes.',
+      ),
+  })
+  .meta(
+    doc(
+      'CloudWatch alarms on the metrics SQS publishes for this queue, one alarm per entry, named <prefix>_<namespace>_<name>_<kind>. Their state shows in status.alarms. Removing an entry deletes its alarm; deleting the ConsumerQueue deletes them all unless deletionPolicy is Retain.',
+      {
+        rule: '!self.notifyOnOk || has(self.topicRef)',
+        message: 'alarms.notifyOnOk needs alarms.topicRef: there is nothing to notify without a topic',
+        fieldPath: '.notifyOnOk',
+      },
+    ),
+  );
+export type Alarms = z.output<typeof AlarmsSchema>;
+
 export const ConsumerQueueSpecSchema = z
   .object({
     queueName: formatted(
@@ -201,12 +270,13 @@ export const ConsumerQueueSpecSchema = z
         ),
       )
       .optional(),
+    alarms: AlarmsSchema.optional(),
     tags: TagsSchema.optional(),
     deletionPolicy: DeletionPolicySchema,
   })
   .meta(
     doc(
-      'Desired state of the SQS queue, its dead-letter queue and its subscriptions.',
+      'Desired state of the SQS queue, its dead-letter queue, its subscriptions and its alarms.',
       {
         rule: "!has(self.queueName) || self.queueName.endsWith('.fifo') == self.fifo",
         message: "queueName must end in '.fifo' when fifo is true, and must not when fifo is false",
@@ -242,6 +312,11 @@ export const ConsumerQueueSpecSchema = z
         fieldPath: '.deadLetter.messageRetentionSeconds',
       },
       {
+        rule: '!has(self.alarms) || !has(self.alarms.deadLetterNotEmpty) || self.deadLetter.enabled',
+        message: 'alarms.deadLetterNotEmpty needs a dead-letter queue (deadLetter.enabled: true)',
+        fieldPath: '.alarms.deadLetterNotEmpty',
+      },
+      {
         rule: 'has(self.queueName) == has(oldSelf.queueName) && (!has(self.queueName) || self.queueName == oldSelf.queueName)',
         message:
           'queueName is immutable: it can be set only when the ConsumerQueue is created, and then neither changed nor removed',
@@ -261,6 +336,24 @@ export const BacklogSchema = z
   })
   .describe('Approximate message counts at the last poll.');
 export type Backlog = z.output<typeof BacklogSchema>;
+
+export const AlarmStatusSchema = z
+  .object({
+    name: z.string().describe('Name of the CloudWatch alarm.'),
+    type: z
+      .enum(['DeadLetterNotEmpty', 'Backlog', 'OldestMessageAge'])
+      .describe('Which alarm of spec.alarms this is: DeadLetterNotEmpty, Backlog or OldestMessageAge.'),
+    state: z
+      .enum(['OK', 'ALARM', 'INSUFFICIENT_DATA'])
+      .describe('State of the alarm as CloudWatch last reported it: OK, ALARM or INSUFFICIENT_DATA.'),
+    reason: z.string().optional().describe("Why the alarm is in this state, in CloudWatch's words."),
+    updatedAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('When the alarm last changed state (RFC 3339).'),
+  })
+  .describe('One CloudWatch alarm of the queue and its state.');
+export type AlarmStatus = z.output<typeof AlarmStatusSchema>;
 
 export const ConsumerQueueStatusSchema = z
   .object({
@@ -287,6 +380,18 @@ export const ConsumerQueueStatusSchema = z
       .optional()
       .describe('The SNS subscriptions of this queue.'),
     backlog: BacklogSchema.optional(),
+    alarms: z
+      .array(AlarmStatusSchema)
+      .optional()
+      .describe(
+        'The CloudWatch alarms of spec.alarms that exist and belong to this queue, with their state as read at the last reconcile.',
+      ),
+    alarmState: z
+      .enum(['OK', 'ALARM', 'INSUFFICIENT_DATA'])
+      .optional()
+      .describe(
+        'The worst state among the alarms (ALARM, then INSUFFICIENT_DATA, then OK); absent without alarms.',
+      ),
     observedGeneration: ObservedGenerationSchema,
     conditions: ConditionsSchema,
   })
@@ -330,6 +435,13 @@ export const consumerQueueKind = defineKind(ConsumerQueueSchema, {
       type: 'integer',
       jsonPath: '.status.backlog.deadLetter',
       description: 'Messages in the dead-letter queue.',
+      priority: 1,
+    },
+    {
+      name: 'Alarms',
+      type: 'string',
+      jsonPath: '.status.alarmState',
+      description: 'The worst state among the CloudWatch alarms of the queue.',
       priority: 1,
     },
     { name: 'URL', type: 'string', jsonPath: '.status.queueUrl', description: 'URL of the SQS queue.' },
