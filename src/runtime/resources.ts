@@ -42,3 +42,10 @@ export const LEASES: ResourceRef = {
   kind: 'Lease',
   namespaced: true,
 };
+export const HORIZONTAL_POD_AUTOSCALERS: ResourceRef = {
+  group: 'autoscaling',
+  version: 'v2',
+  plural: 'horizontalpodautoscalers',
+  kind: 'HorizontalPodAutoscaler',
+  namespaced: true,
+};
