@@ -1,6 +1,7 @@
 // Entry point: settings from the environment, a manager with the controllers, run until SIGTERM.
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
+import { CloudWatchGateway } from './aws/cloudwatch.ts';
 import { createAwsGateways, prometheusCallObserver } from './aws/index.ts';
 import { configFromEnv } from './config.ts';
 import { registerControllers } from './operator.ts';
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
   });
   registerControllers(manager, {
     aws,
+    cloudwatch: new CloudWatchGateway(aws.clients.cloudwatch),
     settings: { clusterName: config.clusterName, namePrefix: config.namePrefix, region: config.aws.region },
     maxConcurrentReconciles: config.maxConcurrentReconciles,
     resyncPeriodMs: config.resyncPeriodSeconds * 1000,

@@ -1,5 +1,6 @@
 // Wires the controllers into a manager: which kinds each one reconciles and watches, and the
 // services (AWS gateways, settings, caches) its reconciles get.
+import type { CloudWatchGateway } from './aws/cloudwatch.ts';
 import type { AwsGateways } from './aws/index.ts';
 import type { ConsumerQueue, EventTopic } from './crds/index.ts';
 import {
@@ -18,19 +19,22 @@ type Provided = 'status' | 'recorder';
 
 export interface OperatorParts {
   aws: AwsGateways;
+  /** Alarms of ConsumerQueues and the metrics of EcommerceServices. */
+  cloudwatch: CloudWatchGateway;
   settings: OperatorSettings;
   maxConcurrentReconciles: number;
   resyncPeriodMs: number;
 }
 
-/** Keys of the ConsumerQueues whose subscriptions name this EventTopic. */
+/** Keys of the ConsumerQueues whose subscriptions or alarms name this EventTopic. */
 export function queuesReferencing(queues: readonly ConsumerQueue[], topic: KubeObject): string[] {
   const namespace = topic.metadata?.namespace;
   const name = topic.metadata?.name;
   return queues
     .filter((q) =>
-      (q.spec.subscriptions ?? []).some(
-        (s) => s.topicRef.name === name && (s.topicRef.namespace ?? q.metadata?.namespace) === namespace,
+      [...(q.spec.subscriptions ?? []).map((s) => s.topicRef), q.spec.alarms?.topicRef].some(
+        (ref) =>
+          ref !== undefined && ref.name === name && (ref.namespace ?? q.metadata?.namespace) === namespace,
       ),
     )
     .map((q) => keyOf(q.metadata?.namespace, q.metadata?.name ?? ''));
@@ -56,12 +60,14 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
   manager.addController<ConsumerQueue, Omit<ConsumerQueueServices, Provided>>({
     name: 'consumerqueue',
     for: CONSUMER_QUEUES,
-    // A topic turning Ready (or changing its ARN or allow list) wakes the queues that wait for it.
+    // A topic turning Ready (or changing its ARN or allow list) wakes the queues that wait for it,
+    // to subscribe or to publish alarms to.
     watches: [{ ref: EVENT_TOPICS, map: (topic) => queuesReferencing(queueInformer.store.list(), topic) }],
     reconcile: reconcileConsumerQueue,
     services: {
       queues: aws.queues,
       topics: aws.topics,
+      alarms: parts.cloudwatch,
       account: aws.account,
       lookupTopic: (namespace, name) => topicInformer.store.get(keyOf(namespace, name)),
       kube: manager.client,

@@ -1,61 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { ConsumerQueue, EventTopic } from '../../crds/index.ts';
-import { ConsumerQueueSpecSchema } from '../../crds/consumer-queue.ts';
 import {
   desiredQueues,
   planSubscriptions,
   queueNames,
   queuePolicy,
   resolveSubscriptions,
-  type TopicLookup,
 } from './desired.ts';
-
-const settings = { clusterName: 'prod', namePrefix: 'pubsub', region: 'us-east-1' };
-const ARN = (name: string) => `arn:aws:sns:us-east-1:123456789012:${name}`;
-
-function cq(spec: Record<string, unknown> = {}, status?: ConsumerQueue['status']): ConsumerQueue {
-  return {
-    apiVersion: 'pubsub.ecommerce.io/v1alpha1',
-    kind: 'ConsumerQueue',
-    metadata: { namespace: 'shop', name: 'payment-orders', uid: 'uid-q', generation: 1 },
-    // The schema fills in the defaults the apiserver would.
-    spec: ConsumerQueueSpecSchema.parse(spec),
-    ...(status ? { status } : {}),
-  };
-}
-
-function topic(
-  namespace: string,
-  name: string,
-  opts: { fifo?: boolean; ready?: boolean; allowed?: string[] } = {},
-): EventTopic {
-  const { fifo = false, ready = true, allowed } = opts;
-  return {
-    apiVersion: 'pubsub.ecommerce.io/v1alpha1',
-    kind: 'EventTopic',
-    metadata: { namespace, name, uid: `uid-${name}` },
-    spec: { fifo, deletionPolicy: 'Delete', ...(allowed ? { allowedConsumerNamespaces: allowed } : {}) },
-    status: ready
-      ? {
-          topicArn: ARN(name),
-          conditions: [
-            {
-              type: 'Ready',
-              status: 'True',
-              reason: 'Available',
-              message: '',
-              lastTransitionTime: '2026-01-01T00:00:00Z',
-            },
-          ],
-        }
-      : {},
-  };
-}
-
-const lookupOf =
-  (...topics: EventTopic[]): TopicLookup =>
-  (namespace, name) =>
-    topics.find((t) => t.metadata?.namespace === namespace && t.metadata.name === name);
+import { ARN, cq, lookupOf, settings, topic } from './testing.ts';
 
 describe('queueNames', () => {
   it.each([

@@ -86,41 +86,58 @@ export function subscriptionAttributes(
   return attributes;
 }
 
+export type ResolvedTopic =
+  | { topic: TopicKey; state: 'ready'; topicArn: string }
+  | { topic: TopicKey; state: 'waiting' | 'refused'; reason: string; message: string };
+
 /**
- * Each subscription entry, resolved against the cached EventTopics: ready to subscribe, waiting for
+ * One reference of a ConsumerQueue to an EventTopic, resolved against the cache: ready, waiting for
  * the topic (absent or not Ready yet: a condition, not an error), or refused (the topic does not
- * admit this namespace, or its FIFO-ness cannot deliver to this queue).
+ * admit this namespace, or `refuse` finds it unfit for the use, e.g. of the wrong FIFO-ness).
  */
+export function resolveTopicRef(
+  ref: { name: string; namespace?: string | undefined },
+  namespace: string,
+  lookup: TopicLookup,
+  refuse: (topic: EventTopic, ref: string) => { reason: string; message: string } | undefined = () =>
+    undefined,
+): ResolvedTopic {
+  const key = { namespace: ref.namespace ?? namespace, name: ref.name };
+  const text = `EventTopic ${key.namespace}/${key.name}`;
+  const topic = lookup(key.namespace, key.name);
+  if (!topic)
+    return { topic: key, state: 'waiting', reason: 'TopicNotFound', message: `${text} does not exist` };
+  if (!allowsConsumer(topic, namespace)) {
+    return {
+      topic: key,
+      state: 'refused',
+      reason: 'TopicNotAllowed',
+      message: `${text} does not list namespace ${namespace} in spec.allowedConsumerNamespaces`,
+    };
+  }
+  const refused = refuse(topic, text);
+  if (refused) return { topic: key, state: 'refused', ...refused };
+  const topicArn = topic.status?.topicArn;
+  if (!topicArn || !conditionTrue(topic, 'Ready')) {
+    return { topic: key, state: 'waiting', reason: 'TopicNotReady', message: `${text} is not Ready yet` };
+  }
+  return { topic: key, state: 'ready', topicArn };
+}
+
+/** Each subscription entry, resolved against the cached EventTopics (see resolveTopicRef). */
 export function resolveSubscriptions(cq: ConsumerQueue, lookup: TopicLookup): ResolvedSubscription[] {
   const namespace = cq.metadata?.namespace ?? '';
   return (cq.spec.subscriptions ?? []).map((entry): ResolvedSubscription => {
-    const key = { namespace: entry.topicRef.namespace ?? namespace, name: entry.topicRef.name };
-    const ref = `EventTopic ${key.namespace}/${key.name}`;
-    const topic = lookup(key.namespace, key.name);
-    if (!topic)
-      return { topic: key, state: 'waiting', reason: 'TopicNotFound', message: `${ref} does not exist` };
-    if (!allowsConsumer(topic, namespace)) {
-      return {
-        topic: key,
-        state: 'refused',
-        reason: 'TopicNotAllowed',
-        message: `${ref} does not list namespace ${namespace} in spec.allowedConsumerNamespaces`,
-      };
-    }
-    // SNS FIFO topics deliver to FIFO and standard queues; standard topics only to standard queues.
-    if (cq.spec.fifo && !topic.spec.fifo) {
-      return {
-        topic: key,
-        state: 'refused',
-        reason: 'FifoMismatch',
-        message: `${ref} is a standard topic, which SNS does not deliver to FIFO queues; subscribe a standard ConsumerQueue or use a FIFO topic`,
-      };
-    }
-    const topicArn = topic.status?.topicArn;
-    if (!topicArn || !conditionTrue(topic, 'Ready')) {
-      return { topic: key, state: 'waiting', reason: 'TopicNotReady', message: `${ref} is not Ready yet` };
-    }
-    return { topic: key, state: 'ready', topicArn, attributes: subscriptionAttributes(entry) };
+    const resolved = resolveTopicRef(entry.topicRef, namespace, lookup, (topic, ref) =>
+      // SNS FIFO topics deliver to FIFO and standard queues; standard topics only to standard queues.
+      cq.spec.fifo && !topic.spec.fifo
+        ? {
+            reason: 'FifoMismatch',
+            message: `${ref} is a standard topic, which SNS does not deliver to FIFO queues; subscribe a standard ConsumerQueue or use a FIFO topic`,
+          }
+        : undefined,
+    );
+    return resolved.state === 'ready' ? { ...resolved, attributes: subscriptionAttributes(entry) } : resolved;
   });
 }
 

@@ -2,6 +2,7 @@
 // decide with the pure functions of desired.ts, act, write status.
 import { queueArn } from '../../aws/account.ts';
 import type { AccountIdentity } from '../../aws/account.ts';
+import type { AlarmGateway } from '../../aws/cloudwatch.ts';
 import { ownershipOf } from '../../aws/ownership.ts';
 import type { QueueGateway, QueueState } from '../../aws/queues.ts';
 import type { TopicGateway } from '../../aws/topics.ts';
@@ -14,11 +15,13 @@ import {
   type ReconcileResult,
   type Reconciler,
 } from '../../runtime/controller.ts';
+import { removeCondition } from '../../runtime/conditions.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { withFinalizer, type FinalizerClient } from '../../runtime/finalizers.ts';
 import { failureOf, withConditions } from '../shared/outcome.ts';
 import { changedFields, isNoop, planResource, type DesiredResource } from '../shared/plan.ts';
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
+import { ALARMS_CONDITION, deleteQueueAlarms, syncAlarms, type AlarmCondition } from './alarm-sync.ts';
 import {
   desiredQueues,
   planSubscriptions,
@@ -39,6 +42,8 @@ export const BLOCKED_DELETE_RECHECK_MS = 30_000;
 export interface ConsumerQueueServices {
   queues: QueueGateway;
   topics: TopicGateway;
+  /** CloudWatch alarms of spec.alarms. */
+  alarms: AlarmGateway;
   account: AccountIdentity;
   lookupTopic: TopicLookup;
   kube: FinalizerClient;
@@ -229,6 +234,7 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   const pending = resolved.filter(
     (r): r is Exclude<ResolvedSubscription, { state: 'ready' }> => r.state !== 'ready',
   );
+  const alarms = await syncAlarms(ctx, cq, names);
   const readyCondition: ConditionValue =
     pending[0] === undefined
       ? {
@@ -240,6 +246,7 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   await writeStatus(ctx, cq, {
     ready: readyCondition,
     synced: { status: 'True', reason: 'Synced', message: 'The SQS queues and subscriptions match the spec' },
+    alarms: alarms.condition ?? null,
     fields: {
       queueName: names.queue,
       queueUrl: queue.url,
@@ -261,9 +268,11 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
         delayed: count(actualQueue, 'ApproximateNumberOfMessagesDelayed'),
         deadLetter: count(deadLetter?.state, 'ApproximateNumberOfMessages'),
       },
+      alarms: alarms.alarms,
+      alarmState: alarms.alarmState,
     },
   });
-  if (pending.some((p) => p.state === 'waiting')) return requeueAfter(WAITING_RECHECK_MS);
+  if (alarms.waiting || pending.some((p) => p.state === 'waiting')) return requeueAfter(WAITING_RECHECK_MS);
   return done();
 }
 
@@ -290,7 +299,7 @@ async function cleanupQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResul
       cq,
       'Normal',
       'Retained',
-      `Kept SQS queue ${names.queue} and its subscriptions (deletionPolicy: Retain)`,
+      `Kept SQS queue ${names.queue}, its subscriptions and its alarms (deletionPolicy: Retain)`,
     );
     return done();
   }
@@ -316,7 +325,9 @@ async function cleanupQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResul
     return requeueAfter(BLOCKED_DELETE_RECHECK_MS);
   }
 
-  // Ordered teardown: no subscription may deliver into a queue that is going away.
+  // Ordered teardown: the alarms that watch the queues, then the subscriptions (none may deliver
+  // into a queue that is going away), then the queues.
+  await deleteQueueAlarms(ctx, cq, names);
   for (const s of cq.status?.subscriptions ?? [])
     if (s.subscriptionArn) await ctx.topics.unsubscribe(s.subscriptionArn);
   if (queue) {
@@ -333,7 +344,13 @@ async function cleanupQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResul
 async function writeStatus(
   ctx: Ctx,
   cq: ConsumerQueue,
-  next: { ready?: ConditionValue; synced: ConditionValue; fields?: Partial<ConsumerQueueStatus> },
+  next: {
+    ready?: ConditionValue;
+    synced: ConditionValue;
+    /** The AlarmsReady condition: set, removed (null), or left as it is (absent). */
+    alarms?: AlarmCondition | null;
+    fields?: Partial<ConsumerQueueStatus>;
+  },
 ): Promise<void> {
   const previous = cq.status ?? {};
   const generation = cq.metadata?.generation;
@@ -341,10 +358,15 @@ async function writeStatus(
     ...previous,
     ...next.fields,
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
-    conditions: withConditions(previous.conditions, generation, [
-      ...(next.ready ? [{ type: 'Ready', ...next.ready }] : []),
-      { type: 'Synced', ...next.synced },
-    ]),
+    conditions: withConditions(
+      next.alarms === null ? removeCondition(previous.conditions, ALARMS_CONDITION) : previous.conditions,
+      generation,
+      [
+        ...(next.ready ? [{ type: 'Ready', ...next.ready }] : []),
+        { type: 'Synced', ...next.synced },
+        ...(next.alarms ? [{ type: ALARMS_CONDITION, ...next.alarms }] : []),
+      ],
+    ),
   };
   await ctx.status.apply(cq, status);
 }
