@@ -236,12 +236,11 @@ describe('CloudWatchGateway metrics', () => {
     expect(await oldestMessageAgeSeconds(cw, 'q')).toBeUndefined();
   });
 
-  it('publishes backlog per replica under PubSubOperator with Namespace, Service and Queue', async () => {
+  it('publishes backlog per replica under PubSubOperator with Namespace and Service', async () => {
     const { cw, sent } = gateway({ PutMetricData: () => ({}) });
     await publishBacklogPerReplica(cw, {
       namespace: 'shop',
       service: 'payment',
-      queue: 'pubsub_shop_payments',
       value: 2.5,
     });
     expect(sent).toEqual([
@@ -254,7 +253,6 @@ describe('CloudWatchGateway metrics', () => {
               MetricName: 'BacklogPerReplica',
               Dimensions: [
                 { Name: 'Namespace', Value: 'shop' },
-                { Name: 'Queue', Value: 'pubsub_shop_payments' },
                 { Name: 'Service', Value: 'payment' },
               ],
               Value: 2.5,

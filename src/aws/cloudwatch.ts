@@ -347,10 +347,8 @@ export function oldestMessageAgeSeconds(
 export interface BacklogPerReplica {
   /** Kubernetes namespace of the EcommerceService. */
   namespace: string;
-  /** Name of the EcommerceService. */
+  /** Name of the EcommerceService (which consumes one queue, so it names the queue too). */
   service: string;
-  /** Physical name of the SQS queue it consumes. */
-  queue: string;
   /** Messages counted as backlog divided by the replicas that work on them (at least one). */
   value: number;
   timestamp?: Date;
@@ -358,7 +356,7 @@ export interface BacklogPerReplica {
 
 /**
  * Publishes backlog per replica: `PubSubOperator` / `BacklogPerReplica` with the dimensions
- * Namespace, Service and Queue, unit Count.
+ * Namespace and Service, unit Count.
  */
 export function publishBacklogPerReplica(
   metrics: MetricGateway,
@@ -369,7 +367,7 @@ export function publishBacklogPerReplica(
     {
       namespace,
       metricName: BACKLOG_PER_REPLICA_METRIC,
-      dimensions: { Namespace: sample.namespace, Service: sample.service, Queue: sample.queue },
+      dimensions: { Namespace: sample.namespace, Service: sample.service },
       value: sample.value,
       unit: 'Count',
       ...(sample.timestamp ? { timestamp: sample.timestamp } : {}),
