@@ -201,6 +201,12 @@ export const QueueDepthScalingSchema = defaultedObject(
         .describe(
           'Most replicas the Builtin scaler adds in one poll. Default: the larger of 4 and the current replica count (at most doubling, as the HorizontalPodAutoscaler does), never beyond maxReplicas.',
         ),
+      publishBacklogMetric: z
+        .boolean()
+        .optional()
+        .describe(
+          'Publish the backlog per replica the Builtin scaler computes at each poll as the CloudWatch metric PubSubOperator/BacklogPerReplica with the dimensions Namespace and Service, for dashboards and alarms: the metric AWS recommends for scaling queue workers. One PutMetricData per poll. Builtin engine only. Default false.',
+        ),
     })
     .describe('Queue-depth scaling settings, used by the Builtin and KEDA engines.'),
 );
@@ -274,6 +280,13 @@ export const ScalingSchema = defaultedObject(
           rule: "!has(self.cpu) || self.engine == 'CPU'",
           message: 'scaling.cpu applies only with engine CPU',
           fieldPath: '.cpu',
+          reason: 'FieldValueForbidden',
+        },
+        {
+          rule: "!has(self.queueDepth.publishBacklogMetric) || !self.queueDepth.publishBacklogMetric || self.engine == 'Builtin'",
+          message:
+            'scaling.queueDepth.publishBacklogMetric applies only with engine Builtin, the engine that measures the backlog',
+          fieldPath: '.queueDepth.publishBacklogMetric',
           reason: 'FieldValueForbidden',
         },
         {
