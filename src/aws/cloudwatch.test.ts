@@ -39,6 +39,24 @@ const alarm: MetricAlarm = {
   okActions: [],
 };
 const arn = 'arn:aws:cloudwatch:eu-west-1:111122223333:alarm:pubsub_shop_orders_backlog';
+/** `alarm` as the SDK writes it, in PutMetricAlarm's input and DescribeAlarms' output alike. */
+const sdkAlarm = {
+  AlarmName: 'pubsub_shop_orders_backlog',
+  AlarmDescription: 'backlog',
+  Namespace: 'AWS/SQS',
+  MetricName: 'ApproximateNumberOfMessagesVisible',
+  Dimensions: [{ Name: 'QueueName', Value: 'pubsub_shop_orders' }],
+  Statistic: 'Maximum',
+  Period: 60,
+  EvaluationPeriods: 5,
+  DatapointsToAlarm: 5,
+  Threshold: 100,
+  ComparisonOperator: 'GreaterThanThreshold',
+  TreatMissingData: 'notBreaching',
+  ActionsEnabled: true,
+  AlarmActions: [...alarm.alarmActions],
+  OKActions: [],
+} as const;
 
 describe('CloudWatchGateway alarms', () => {
   it('puts an alarm with every field the operator decides, tags included, in one call', async () => {
@@ -47,24 +65,7 @@ describe('CloudWatchGateway alarms', () => {
     expect(sent).toEqual([
       {
         command: 'PutMetricAlarm',
-        input: {
-          AlarmName: 'pubsub_shop_orders_backlog',
-          AlarmDescription: 'backlog',
-          Namespace: 'AWS/SQS',
-          MetricName: 'ApproximateNumberOfMessagesVisible',
-          Dimensions: [{ Name: 'QueueName', Value: 'pubsub_shop_orders' }],
-          Statistic: 'Maximum',
-          Period: 60,
-          EvaluationPeriods: 5,
-          DatapointsToAlarm: 5,
-          Threshold: 100,
-          ComparisonOperator: 'GreaterThanThreshold',
-          TreatMissingData: 'notBreaching',
-          ActionsEnabled: true,
-          AlarmActions: alarm.alarmActions,
-          OKActions: [],
-          Tags: [{ Key: 'team', Value: 'orders' }],
-        },
+        input: { ...sdkAlarm, Tags: [{ Key: 'team', Value: 'orders' }] },
       },
     ]);
   });
@@ -74,22 +75,8 @@ describe('CloudWatchGateway alarms', () => {
       DescribeAlarms: () => ({
         MetricAlarms: [
           {
-            AlarmName: alarm.name,
+            ...sdkAlarm,
             AlarmArn: arn,
-            AlarmDescription: alarm.description,
-            Namespace: 'AWS/SQS',
-            MetricName: alarm.metricName,
-            Dimensions: [{ Name: 'QueueName', Value: 'pubsub_shop_orders' }],
-            Statistic: 'Maximum',
-            Period: 60,
-            EvaluationPeriods: 5,
-            DatapointsToAlarm: 5,
-            Threshold: 100,
-            ComparisonOperator: 'GreaterThanThreshold',
-            TreatMissingData: 'notBreaching',
-            ActionsEnabled: true,
-            AlarmActions: [...alarm.alarmActions],
-            OKActions: [],
             StateValue: 'ALARM',
             StateReason: 'Threshold Crossed',
             StateUpdatedTimestamp: new Date('2026-05-01T11:58:00Z'),

@@ -106,44 +106,42 @@ export function desiredAlarms(
     },
   });
   const minutes = (n: number) => `${n} minute${n === 1 ? '' : 's'}`;
-  const wanted: DesiredAlarm[] = [];
-  if (spec.deadLetterNotEmpty && cq.spec.deadLetter.enabled) {
-    const { minutes: m } = spec.deadLetterNotEmpty;
-    wanted.push(
-      alarm('DeadLetterNotEmpty', {
-        queue: names.deadLetter,
-        metricName: 'ApproximateNumberOfMessagesVisible',
-        threshold: 0,
-        minutes: m,
-        what: `dead-letter queue ${names.deadLetter} has held messages for ${minutes(m)}`,
-      }),
-    );
-  }
-  if (spec.backlog) {
-    const { threshold, minutes: m } = spec.backlog;
-    wanted.push(
-      alarm('Backlog', {
+  const { deadLetterNotEmpty: dlq, backlog, oldestMessageAge: age } = spec;
+  const wanted: [AlarmType, Parameters<typeof alarm>[1] | undefined][] = [
+    [
+      'DeadLetterNotEmpty',
+      dlq && cq.spec.deadLetter.enabled
+        ? {
+            queue: names.deadLetter,
+            metricName: 'ApproximateNumberOfMessagesVisible',
+            threshold: 0,
+            minutes: dlq.minutes,
+            what: `dead-letter queue ${names.deadLetter} has held messages for ${minutes(dlq.minutes)}`,
+          }
+        : undefined,
+    ],
+    [
+      'Backlog',
+      backlog && {
         queue: names.queue,
         metricName: 'ApproximateNumberOfMessagesVisible',
-        threshold,
-        minutes: m,
-        what: `more than ${threshold} messages have waited in SQS queue ${names.queue} for ${minutes(m)}`,
-      }),
-    );
-  }
-  if (spec.oldestMessageAge) {
-    const { thresholdSeconds, minutes: m } = spec.oldestMessageAge;
-    wanted.push(
-      alarm('OldestMessageAge', {
+        threshold: backlog.threshold,
+        minutes: backlog.minutes,
+        what: `more than ${backlog.threshold} messages have waited in SQS queue ${names.queue} for ${minutes(backlog.minutes)}`,
+      },
+    ],
+    [
+      'OldestMessageAge',
+      age && {
         queue: names.queue,
         metricName: 'ApproximateAgeOfOldestMessage',
-        threshold: thresholdSeconds,
-        minutes: m,
-        what: `the oldest message in SQS queue ${names.queue} has been older than ${thresholdSeconds} s for ${minutes(m)}`,
-      }),
-    );
-  }
-  return wanted;
+        threshold: age.thresholdSeconds,
+        minutes: age.minutes,
+        what: `the oldest message in SQS queue ${names.queue} has been older than ${age.thresholdSeconds} s for ${minutes(age.minutes)}`,
+      },
+    ],
+  ];
+  return wanted.flatMap(([type, fields]) => (fields ? [alarm(type, fields)] : []));
 }
 
 /** Names of every alarm this queue may have: the desired ones and the ones status records. */
