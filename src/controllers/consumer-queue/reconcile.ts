@@ -105,8 +105,15 @@ async function ensureQueue(
   }
   const current = actual as QueueState;
   if (!isNoop(plan)) {
-    if (Object.keys(plan.attributes).length > 0)
-      await ctx.queues.setQueueAttributes(current.url, plan.attributes);
+    if (Object.keys(plan.attributes).length > 0) {
+      // Some SQS-compatible endpoints (moto) drop a queue's Policy on any SetQueueAttributes that
+      // omits it; sending it along costs nothing on AWS and keeps them from losing it.
+      const policy = desired.attributes['Policy'];
+      await ctx.queues.setQueueAttributes(
+        current.url,
+        typeof policy === 'string' ? { Policy: policy, ...plan.attributes } : plan.attributes,
+      );
+    }
     if (Object.keys(plan.tags.set).length > 0) await ctx.queues.tagQueue(current.url, plan.tags.set);
     if (plan.tags.remove.length > 0) await ctx.queues.untagQueue(current.url, plan.tags.remove);
     const changed = changedFields(plan);
