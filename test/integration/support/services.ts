@@ -1,12 +1,13 @@
 // The e-commerce services as real processes (node services/main.ts <service>) against the bed's
 // moto and PostgreSQL, on the topics and queues of samples/.
 //
-// Until the operator runs in these tests, createFlow makes the same AWS resources it would: each
-// sample is parsed with the CRD's zod schema (defaults applied), the operator's own pure functions
-// (desiredTopic, queueNames, desiredQueues, subscriptionAttributes) say what to create, and the
-// operator's gateways create it. serviceEnv gives each service what the operator injects.
-// Switching to operator-created resources replaces createFlow only: apply the samples to a
-// namespace, wait for Ready, and read the same Flow from the objects' status.
+// createFlow has the operator make them: it runs the operator (node src/main.ts) on a namespace
+// of its own, applies the samples there, waits for Ready, and reads the ARNs and URLs from the
+// objects' status and each service's environment from the Deployment the operator rendered.
+// With provisioner 'direct' (or PUBSUB_SERVICES_PROVISIONER=direct) it makes the same resources
+// without the operator: the samples parsed with the CRDs' zod schemas, the operator's pure
+// desired-state functions, its gateways; and the environment as the operator documents it. That
+// tells a fault of the services from one of the operator.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { Pool } from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { parse } from 'yaml';
@@ -35,18 +37,22 @@ import {
   EcommerceServiceSpecSchema,
   EventTopicSpecSchema,
   type ConsumerQueue,
-  type EcommerceServiceSpec,
   type EventTopic,
 } from '../../../src/crds/index.ts';
 import { topicArnEnvName } from '../../../services/consumer/config.ts';
-import { awsClientConfig, bedEnv, eventually, repoRoot, uniqueName } from './bed.ts';
+import { awsClientConfig, bedEnv, eventually, kubeConfig, repoRoot, uniqueName } from './bed.ts';
+import { deleteAll, getObject, waitForCondition } from './controllers.ts';
+import { installCrds, kubectl } from './crds.ts';
+import { envOf, getDeployment } from './ecommerce.ts';
+import { startOperator } from './operator.ts';
 
 export type ServiceName = 'order-service' | 'payment-service' | 'notification-service';
 
 interface SampleObject {
+  apiVersion: string;
   kind: string;
-  metadata: { name: string };
-  spec: unknown;
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec: Record<string, unknown>;
 }
 
 export interface FlowQueue {
@@ -56,15 +62,15 @@ export interface FlowQueue {
   fifo: boolean;
 }
 
-/** What the operator would report in the status of the sample objects. */
+/** The samples' resources in AWS, as the operator reports them in status. */
 export interface Flow {
   namespace: string;
   /** EventTopic name → topic ARN. */
   topicArns: Record<string, string>;
   /** ConsumerQueue name → its queue and DLQ. */
   queues: Record<string, FlowQueue>;
-  /** EcommerceService name → spec, defaults applied. */
-  services: Record<string, EcommerceServiceSpec>;
+  /** EcommerceService name → the variables the operator sets in its pods. */
+  injected: Record<string, Record<string, string>>;
   aws: AwsGateways;
   /** Something else to remove with the flow, before its own resources. */
   onDelete(cleanup: () => Promise<unknown>): void;
@@ -74,57 +80,135 @@ export interface Flow {
 export interface FlowOptions {
   /** Replaces every queue's visibility timeout: short, so a killed consumer's messages return soon. */
   visibilityTimeoutSeconds?: number;
+  /** Who makes the resources. Default: PUBSUB_SERVICES_PROVISIONER, else the operator. */
+  provisioner?: 'operator' | 'direct';
 }
-
-function readSamples(): SampleObject[] {
-  const dir = `${repoRoot}samples/`;
-  return readdirSync(dir)
-    .filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml')
-    .map((file) => parse(readFileSync(dir + file, 'utf8')) as SampleObject);
-}
-
-const aws = () =>
-  createAwsGateways(awsSettingsFromEnv(bedEnv()), { credentials: awsClientConfig().credentials });
 
 const required = <T>(value: T | undefined, what: string): T => {
   if (value === undefined) throw new Error(`${what} is missing`);
   return value;
 };
 
-/** The samples' topics, queues, DLQs and subscriptions, under a namespace no other run uses. */
-export async function createFlow(options: FlowOptions = {}): Promise<Flow> {
+/** The sample objects, with the test's visibility timeout on every ConsumerQueue. */
+function readSamples(options: FlowOptions): SampleObject[] {
+  const dir = `${repoRoot}samples/`;
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml')
+    .map((file) => {
+      const sample = parse(readFileSync(dir + file, 'utf8')) as SampleObject;
+      if (sample.kind === 'ConsumerQueue' && options.visibilityTimeoutSeconds !== undefined)
+        sample.spec['visibilityTimeoutSeconds'] = options.visibilityTimeoutSeconds;
+      return sample;
+    });
+}
+
+const ofKind = (samples: readonly SampleObject[], kind: string) => samples.filter((s) => s.kind === kind);
+
+/** A flow whose delete() runs the extra clean-ups, then `teardown`, then closes the clients. */
+function flowOf(namespace: string, teardown: (gateways: AwsGateways) => Promise<void>): Flow {
+  const gateways = createAwsGateways(awsSettingsFromEnv(bedEnv()), {
+    credentials: awsClientConfig().credentials,
+  });
+  const extra: (() => Promise<unknown>)[] = [];
+  return {
+    namespace,
+    topicArns: {},
+    queues: {},
+    injected: {},
+    aws: gateways,
+    onDelete: (cleanup) => extra.push(cleanup),
+    async delete() {
+      for (const cleanup of extra.reverse()) await cleanup().catch(() => undefined);
+      await teardown(gateways);
+      gateways.clients.destroy();
+    },
+  };
+}
+
+/** The samples' topics, queues, DLQs, subscriptions and services' environment, in a namespace of their own. */
+export function createFlow(options: FlowOptions = {}): Promise<Flow> {
+  const provisioner = options.provisioner ?? process.env['PUBSUB_SERVICES_PROVISIONER'] ?? 'operator';
+  if (provisioner !== 'operator' && provisioner !== 'direct')
+    throw new Error(`PUBSUB_SERVICES_PROVISIONER must be operator or direct, not ${provisioner}`);
+  return provisioner === 'operator' ? operatorFlow(options) : directFlow(options);
+}
+
+async function operatorFlow(options: FlowOptions): Promise<Flow> {
   const namespace = uniqueName('svc');
-  const gateways = aws();
-  const region = awsClientConfig().region;
-  const settings: OperatorSettings = { clusterName: 'services-it', namePrefix: 'pubsub', region };
-  const account = await gateways.account.accountId();
-  const meta = (name: string) => ({ name, namespace, uid: randomUUID() });
-  const samples = readSamples();
+  const core = kubeConfig().makeApiClient(CoreV1Api);
+  await installCrds();
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  const operator = await startOperator({
+    namespaces: [namespace],
+    clusterName: uniqueName('svc-cluster'),
+    env: { PUBSUB_LEADER_ELECT: 'false' },
+  });
+  const flow = flowOf(namespace, async () => {
+    // The operator still runs, so the topics and queues go in AWS too.
+    await deleteAll(namespace, ['ecommerceservices', 'consumerqueues', 'eventtopics']).catch(() => undefined);
+    await operator.stop();
+    await core.deleteNamespace({ name: namespace });
+  });
+  try {
+    const samples = readSamples(options);
+    kubectl(
+      ['apply', '-n', namespace, '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: samples }),
+    );
+    for (const { metadata } of ofKind(samples, 'EventTopic')) {
+      const topic = await waitForCondition(namespace, 'eventtopics', metadata.name, 'Ready', 'True');
+      flow.topicArns[metadata.name] = String(topic.status?.['topicArn']);
+    }
+    for (const { metadata, spec } of ofKind(samples, 'ConsumerQueue')) {
+      const { status } = await waitForCondition(namespace, 'consumerqueues', metadata.name, 'Ready', 'True');
+      flow.queues[metadata.name] = {
+        url: String(status?.['queueUrl']),
+        arn: String(status?.['queueArn']),
+        deadLetterUrl: String(status?.['deadLetterQueueUrl']),
+        fifo: spec['fifo'] === true,
+      };
+    }
+    for (const { metadata } of ofKind(samples, 'EcommerceService')) {
+      const injected = await eventually(
+        async () => {
+          if (!(await getObject(namespace, 'ecommerceservices', metadata.name))) return undefined;
+          const deployment = getDeployment(namespace, metadata.name);
+          return deployment && envOf(deployment);
+        },
+        { what: `the Deployment of ${metadata.name}` },
+      );
+      // Values only: DATABASE_URL comes from a Secret there, from the test's database here.
+      flow.injected[metadata.name] = Object.fromEntries(
+        Object.entries(injected).filter((entry): entry is [string, string] => entry[1] !== undefined),
+      );
+    }
+    return flow;
+  } catch (error) {
+    await flow.delete();
+    throw error;
+  }
+}
+
+async function directFlow(options: FlowOptions): Promise<Flow> {
+  const namespace = uniqueName('svc');
   const created: { topics: string[]; queues: string[]; subscriptions: string[] } = {
     topics: [],
     queues: [],
     subscriptions: [],
   };
-  const extra: (() => Promise<unknown>)[] = [];
+  const flow = flowOf(namespace, async (gateways) => {
+    for (const arn of created.subscriptions) await gateways.topics.unsubscribe(arn).catch(() => undefined);
+    for (const url of created.queues) await gateways.queues.deleteQueue(url).catch(() => undefined);
+    for (const arn of created.topics) await gateways.topics.deleteTopic(arn).catch(() => undefined);
+  });
+  const gateways = flow.aws;
+  const region = awsClientConfig().region;
+  const settings: OperatorSettings = { clusterName: 'services-it', namePrefix: 'pubsub', region };
+  const account = await gateways.account.accountId();
+  const meta = (name: string) => ({ name, namespace, uid: randomUUID() });
+  const samples = readSamples(options);
 
-  const flow: Flow = {
-    namespace,
-    topicArns: {},
-    queues: {},
-    services: {},
-    aws: gateways,
-    onDelete: (cleanup) => extra.push(cleanup),
-    async delete() {
-      for (const cleanup of extra.reverse()) await cleanup().catch(() => undefined);
-      for (const arn of created.subscriptions) await gateways.topics.unsubscribe(arn).catch(() => undefined);
-      for (const url of created.queues) await gateways.queues.deleteQueue(url).catch(() => undefined);
-      for (const arn of created.topics) await gateways.topics.deleteTopic(arn).catch(() => undefined);
-      gateways.clients.destroy();
-    },
-  };
-
-  const topics = new Map<string, EventTopic>();
-  for (const sample of samples.filter((s) => s.kind === 'EventTopic')) {
+  for (const sample of ofKind(samples, 'EventTopic')) {
     const topic = {
       metadata: meta(sample.metadata.name),
       spec: EventTopicSpecSchema.parse(sample.spec),
@@ -136,14 +220,11 @@ export async function createFlow(options: FlowOptions = {}): Promise<Flow> {
       desired.tags,
     );
     created.topics.push(arn);
-    topics.set(sample.metadata.name, topic);
     flow.topicArns[sample.metadata.name] = arn;
   }
 
-  for (const sample of samples.filter((s) => s.kind === 'ConsumerQueue')) {
+  for (const sample of ofKind(samples, 'ConsumerQueue')) {
     const spec = ConsumerQueueSpecSchema.parse(sample.spec);
-    if (options.visibilityTimeoutSeconds !== undefined)
-      spec.visibilityTimeoutSeconds = options.visibilityTimeoutSeconds;
     const cq = { metadata: meta(sample.metadata.name), spec } as ConsumerQueue;
     const names = queueNames(cq, settings);
     const arns = {
@@ -184,40 +265,45 @@ export async function createFlow(options: FlowOptions = {}): Promise<Flow> {
     };
   }
 
-  for (const sample of samples.filter((s) => s.kind === 'EcommerceService'))
-    flow.services[sample.metadata.name] = EcommerceServiceSpecSchema.parse(sample.spec);
+  // What the operator documents it injects: the queue and its DLQ, <TOPIC>_TOPIC_ARN, region, endpoint.
+  const bed = bedEnv();
+  for (const sample of ofKind(samples, 'EcommerceService')) {
+    const spec = EcommerceServiceSpecSchema.parse(sample.spec);
+    const env: Record<string, string> = {
+      AWS_REGION: required(bed['AWS_REGION'], 'AWS_REGION'),
+      AWS_ENDPOINT_URL: required(bed['AWS_ENDPOINT_URL'], 'AWS_ENDPOINT_URL'),
+    };
+    if (spec.consumes) {
+      const queue = required(
+        flow.queues[spec.consumes.queueRef.name],
+        `ConsumerQueue ${spec.consumes.queueRef.name}`,
+      );
+      env['QUEUE_URL'] = queue.url;
+      env['DEAD_LETTER_QUEUE_URL'] = queue.deadLetterUrl;
+    }
+    for (const publish of spec.publishes ?? [])
+      env[publish.envName ?? topicArnEnvName(publish.topicRef.name)] = required(
+        flow.topicArns[publish.topicRef.name],
+        `EventTopic ${publish.topicRef.name}`,
+      );
+    flow.injected[sample.metadata.name] = env;
+  }
   return flow;
 }
 
-/** The environment the operator injects into the service's pods, plus the bed's credentials. */
+/** The service's environment: what the operator injects, the test's database, the bed's credentials. */
 export function serviceEnv(flow: Flow, service: ServiceName, databaseUrl: string): Record<string, string> {
-  const spec = required(flow.services[service], `EcommerceService ${service}`);
   const bed = bedEnv();
-  const env: Record<string, string> = {
+  return {
     PATH: process.env['PATH'] ?? '',
     HOME: process.env['HOME'] ?? '/tmp',
-    AWS_REGION: required(bed['AWS_REGION'], 'AWS_REGION'),
-    AWS_ENDPOINT_URL: required(bed['AWS_ENDPOINT_URL'], 'AWS_ENDPOINT_URL'),
     AWS_ACCESS_KEY_ID: bed['AWS_ACCESS_KEY_ID'] ?? 'testing',
     AWS_SECRET_ACCESS_KEY: bed['AWS_SECRET_ACCESS_KEY'] ?? 'testing',
-    DATABASE_URL: databaseUrl,
     PORT: '0',
     LOG_LEVEL: 'debug',
+    ...required(flow.injected[service], `EcommerceService ${service}`),
+    DATABASE_URL: databaseUrl,
   };
-  if (spec.consumes) {
-    const queue = required(
-      flow.queues[spec.consumes.queueRef.name],
-      `ConsumerQueue ${spec.consumes.queueRef.name}`,
-    );
-    env['QUEUE_URL'] = queue.url;
-    env['DEAD_LETTER_QUEUE_URL'] = queue.deadLetterUrl;
-  }
-  for (const publish of spec.publishes ?? [])
-    env[publish.envName ?? topicArnEnvName(publish.topicRef.name)] = required(
-      flow.topicArns[publish.topicRef.name],
-      `EventTopic ${publish.topicRef.name}`,
-    );
-  return env;
 }
 
 export interface TestDatabase {
@@ -235,6 +321,8 @@ export async function createDatabase(): Promise<TestDatabase> {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const pool = new Pool({ connectionString: url.toString(), max: 4 });
+  // DROP DATABASE ... WITH (FORCE) ends connections still closing; that is expected, not an error.
+  pool.on('error', () => undefined);
   return {
     url: url.toString(),
     pool,
