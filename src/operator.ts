@@ -7,6 +7,11 @@ import {
   reconcileConsumerQueue,
   type ConsumerQueueServices,
 } from './controllers/consumer-queue/reconcile.ts';
+import {
+  registerEcommerceServiceController,
+  type EcommerceServiceParts,
+} from './controllers/ecommerce-service/register.ts';
+import { cloudWatchAgeSource, cloudWatchBacklogSink } from './controllers/ecommerce-service/sources.ts';
 import { reconcileEventTopic, type EventTopicServices } from './controllers/event-topic/reconcile.ts';
 import { CONSUMER_QUEUES, EVENT_TOPICS } from './controllers/resources.ts';
 import type { OperatorSettings } from './controllers/shared/settings.ts';
@@ -24,6 +29,11 @@ export interface OperatorParts {
   settings: OperatorSettings;
   maxConcurrentReconciles: number;
   resyncPeriodMs: number;
+  /** EcommerceService overrides: endpoint, OIDC provider, age source and metric sink (default: CloudWatch). */
+  ecommerceService?: Pick<
+    EcommerceServiceParts,
+    'awsEndpoint' | 'oidcProviderArn' | 'ageSource' | 'metricSink'
+  >;
 }
 
 /** Keys of the ConsumerQueues whose subscriptions or alarms name this EventTopic. */
@@ -74,5 +84,14 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
       settings,
     },
     ...common,
+  });
+
+  registerEcommerceServiceController(manager, {
+    queues: aws.queues,
+    settings,
+    ...common,
+    ageSource: cloudWatchAgeSource(parts.cloudwatch),
+    metricSink: cloudWatchBacklogSink(parts.cloudwatch),
+    ...parts.ecommerceService,
   });
 }

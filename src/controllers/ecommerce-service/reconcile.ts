@@ -1,0 +1,580 @@
+// I/O edge of the EcommerceService controller: gather (the queue and topics from the caches, the
+// objects it owns), decide with the pure functions of desired.ts, policy.ts and scaling.ts, apply
+// the owned objects with server-side apply, scale, write status.
+//
+// No finalizer: everything a service owns is a Kubernetes object with an owner reference, so the
+// garbage collector removes it with the service.
+import type { QueueGateway } from '../../aws/queues.ts';
+import type { EcommerceService, EcommerceServiceStatus } from '../../crds/index.ts';
+import { DEFAULT_CPU_TARGET_PERCENT } from '../../crds/index.ts';
+import {
+  done,
+  requeueAfter,
+  terminal,
+  type ReconcileContext,
+  type ReconcileResult,
+  type Reconciler,
+} from '../../runtime/controller.ts';
+import { formatTime } from '../../runtime/conditions.ts';
+import type { EventRecorder } from '../../runtime/events.ts';
+import { isInvalid, isNotFound, KubeApiError, type KubeClient } from '../../runtime/kube.ts';
+import {
+  DEPLOYMENTS,
+  HORIZONTAL_POD_AUTOSCALERS,
+  POD_DISRUPTION_BUDGETS,
+  SERVICE_ACCOUNTS,
+  SERVICES,
+} from '../../runtime/resources.ts';
+import { apiVersionOf, type KubeObject, type ResourceRef } from '../../runtime/types.ts';
+import { SCALED_OBJECTS, TRIGGER_AUTHENTICATIONS } from '../resources.ts';
+import { failureOf, withConditions, type Failure } from '../shared/outcome.ts';
+import {
+  availability,
+  desiredDeployment,
+  desiredEnv,
+  desiredHorizontalPodAutoscaler,
+  desiredPodDisruptionBudget,
+  desiredScaledObject,
+  desiredService,
+  desiredServiceAccount,
+  desiredTriggerAuthentication,
+  envCollisions,
+  gracePeriodSeconds,
+  readiness,
+  resolveDependencies,
+  SCALER_FIELD_MANAGER,
+  serviceAccountNameOf,
+  serviceNameProblem,
+  type ConditionValue,
+  type DeploymentState,
+  type Manifest,
+  type QueueLookup,
+  type ResolvedQueue,
+  type ResolvedTopic,
+  type TopicLookup,
+} from './desired.ts';
+import { iamPolicy, trustPolicy } from './policy.ts';
+import { decideScale, scalingPolicyOf, type BacklogReading } from './scaling.ts';
+import type { ServiceSettings } from './settings.ts';
+import type { BacklogMetricSink, QueueAgeSource, ScalerMemory } from './sources.ts';
+
+/** How often a service waiting for its queue or topics looks again, should no watch event wake it. */
+export const WAITING_RECHECK_MS = 30_000;
+/** How often a KEDA service looks again whether KEDA has been installed. */
+export const KEDA_RECHECK_MS = 30_000;
+
+/** Whether the cluster serves KEDA's ScaledObject. */
+export interface KedaDiscovery {
+  installed(): Promise<boolean>;
+}
+
+/**
+ * Asks API discovery whether keda.sh/v1alpha1 serves ScaledObject and TriggerAuthentication; a
+ * "no" is remembered for `ttlMs` so services do not ask on every reconcile, a "yes" for as long as
+ * the client's discovery cache keeps it.
+ */
+export function kubeKedaDiscovery(
+  client: Pick<KubeClient, 'resourceFor'>,
+  ttlMs = 10_000,
+  now: () => number = Date.now,
+): KedaDiscovery {
+  let missingUntil = 0;
+  const served = async (ref: ResourceRef): Promise<boolean> => {
+    try {
+      await client.resourceFor(`${ref.group}/${ref.version}`, ref.kind);
+      return true;
+    } catch (error) {
+      if (isNotFound(error) || (!(error instanceof KubeApiError) && /does not serve/.test(String(error))))
+        return false;
+      throw error;
+    }
+  };
+  return {
+    async installed() {
+      if (now() < missingUntil) return false;
+      const yes = (await served(SCALED_OBJECTS)) && (await served(TRIGGER_AUTHENTICATIONS));
+      if (!yes) missingUntil = now() + ttlMs;
+      return yes;
+    },
+  };
+}
+
+export interface EcommerceServiceServices {
+  queues: Pick<QueueGateway, 'readBacklog'>;
+  lookupQueue: QueueLookup;
+  lookupTopic: TopicLookup;
+  /** An owned object as the informer caches hold it. */
+  lookupOwned: (ref: ResourceRef, namespace: string, name: string) => KubeObject | undefined;
+  kube: Pick<KubeClient, 'apply' | 'get' | 'delete'>;
+  applyOwned<O extends KubeObject>(owner: KubeObject, obj: O): Promise<O>;
+  status: { apply(obj: EcommerceService, status: EcommerceServiceStatus): Promise<unknown> };
+  recorder: EventRecorder;
+  settings: ServiceSettings;
+  keda: KedaDiscovery;
+  scaler: ScalerMemory;
+  /** Milliseconds since the epoch. */
+  now: () => number;
+  ageSource?: QueueAgeSource | undefined;
+  metricSink?: BacklogMetricSink | undefined;
+}
+
+type Ctx = ReconcileContext & EcommerceServiceServices;
+
+/** The fields of status this controller computes afresh on every successful reconcile. */
+type Fields = Partial<EcommerceServiceStatus>;
+
+interface Outcome {
+  ready: ConditionValue;
+  synced: ConditionValue;
+  available?: ConditionValue;
+  scaling?: ConditionValue;
+  fields?: Fields;
+  /** Status fields to drop (no longer true). */
+  drop?: (keyof EcommerceServiceStatus)[];
+}
+
+export const reconcileEcommerceService: Reconciler<EcommerceService, EcommerceServiceServices> = async (
+  req,
+  ctx,
+) => {
+  const svc = req.object;
+  if (!svc) {
+    ctx.scaler.forget(req.key);
+    return done();
+  }
+  if (svc.metadata?.deletionTimestamp) return done(); // the garbage collector takes what it owns
+  try {
+    return await applyService(req.key, svc, ctx);
+  } catch (error) {
+    const failure = failureOfService(error);
+    ctx.log.warn({ err: error, reason: failure.reason }, 'reconcile failed');
+    const problem = { status: 'False' as const, reason: failure.reason, message: failure.message };
+    await writeStatus(ctx, svc, { ready: problem, synced: problem }).catch((statusError: unknown) =>
+      ctx.log.debug({ err: statusError }, 'status write after failure failed'),
+    );
+    if (!failure.retry) {
+      ctx.recorder.event(svc, 'Warning', failure.reason, failure.message);
+      return terminal(failure.reason, failure.message);
+    }
+    if (failure.retryAfterMs !== undefined) return requeueAfter(failure.retryAfterMs);
+    throw error;
+  }
+};
+
+/** failureOf, plus the API server refusing an object as invalid: only a spec change helps. */
+function failureOfService(error: unknown): Failure {
+  if (isInvalid(error)) {
+    return {
+      reason: 'Invalid',
+      message: error instanceof Error ? error.message : String(error),
+      retry: false,
+    };
+  }
+  return failureOf(error);
+}
+
+const controllerUid = (obj: KubeObject | undefined): string | undefined =>
+  obj?.metadata?.ownerReferences?.find((r) => r.controller === true)?.uid;
+
+/** An object of that name that is not this service's (no controller, or another one): never adopted. */
+function foreignObject(ctx: Ctx, svc: EcommerceService, ref: ResourceRef, name: string): string | undefined {
+  const existing = ctx.lookupOwned(ref, svc.metadata?.namespace ?? '', name);
+  if (!existing || controllerUid(existing) === svc.metadata?.uid) return undefined;
+  return `${ref.kind} ${svc.metadata?.namespace}/${name} already exists and is not managed by this EcommerceService; it is left untouched. Delete it, or give the service another name${ref === SERVICE_ACCOUNTS ? ' or spec.serviceAccountName' : ''}`;
+}
+
+/** Deletes an object of ours that the spec no longer asks for, as the cache knows it. */
+async function removeCached(ctx: Ctx, svc: EcommerceService, ref: ResourceRef, name: string): Promise<void> {
+  const namespace = svc.metadata?.namespace ?? '';
+  const existing = ctx.lookupOwned(ref, namespace, name);
+  if (!existing || controllerUid(existing) !== svc.metadata?.uid) return;
+  const uid = existing.metadata?.uid;
+  await ctx.kube.delete(ref, namespace, name, uid ? { preconditionUid: uid } : {});
+  ctx.recorder.event(svc, 'Normal', 'Deleted', `Deleted ${ref.kind} ${name}: the spec no longer asks for it`);
+}
+
+/** Deletes the KEDA objects of this service, when KEDA is installed and they exist. */
+async function removeKedaObjects(ctx: Ctx, svc: EcommerceService): Promise<void> {
+  if (!(await ctx.keda.installed())) return;
+  const namespace = svc.metadata?.namespace ?? '';
+  const name = svc.metadata?.name ?? '';
+  for (const ref of [SCALED_OBJECTS, TRIGGER_AUTHENTICATIONS]) {
+    const existing = await ctx.kube.get(ref, namespace, name);
+    if (!existing || controllerUid(existing) !== svc.metadata?.uid) continue;
+    await ctx.kube.delete(ref, namespace, name, { preconditionUid: existing.metadata?.uid ?? '' });
+    ctx.recorder.event(
+      svc,
+      'Normal',
+      'Deleted',
+      `Deleted ${ref.kind} ${name}: scaling.engine is no longer KEDA`,
+    );
+  }
+}
+
+async function applyService(key: string, svc: EcommerceService, ctx: Ctx): Promise<ReconcileResult> {
+  const { spec } = svc;
+  const name = svc.metadata?.name ?? '';
+  const namespace = svc.metadata?.namespace ?? '';
+  const serviceAccount = serviceAccountNameOf(svc);
+  const identityFields = identityStatus(svc, serviceAccount, ctx.settings);
+
+  const collisions = envCollisions(spec);
+  if (collisions.length > 0) {
+    const message = `Environment variables collide: ${collisions.join('; ')}. Set spec.publishes[].envName to tell them apart`;
+    const problem = { status: 'False' as const, reason: 'EnvNameCollision', message };
+    await writeStatus(ctx, svc, { ready: problem, synced: problem, fields: identityFields });
+    ctx.recorder.event(svc, 'Warning', 'EnvNameCollision', message);
+    return terminal('EnvNameCollision', message);
+  }
+  const badName = spec.port !== undefined ? serviceNameProblem(name) : undefined;
+  const foreign = [
+    foreignObject(ctx, svc, SERVICE_ACCOUNTS, serviceAccount),
+    foreignObject(ctx, svc, DEPLOYMENTS, name),
+    ...(spec.port !== undefined ? [foreignObject(ctx, svc, SERVICES, name)] : []),
+  ].filter((m): m is string => m !== undefined);
+  const refusal = badName ?? foreign[0];
+  if (refusal) {
+    const reason = badName ? 'InvalidName' : 'NotOwned';
+    const problem = { status: 'False' as const, reason, message: refusal };
+    await writeStatus(ctx, svc, { ready: problem, synced: problem, fields: identityFields });
+    ctx.recorder.event(svc, 'Warning', reason, refusal);
+    return terminal(reason, refusal);
+  }
+
+  const deps = resolveDependencies(svc, ctx.lookupQueue, ctx.lookupTopic);
+  if (deps.state === 'waiting') {
+    const waiting = { status: 'False' as const, reason: deps.reason, message: deps.message };
+    await writeStatus(ctx, svc, {
+      ready: waiting,
+      // A reference to something that does not exist is a problem to fix; one that is on its way is not.
+      synced: deps.missing ? waiting : { status: 'Unknown', reason: 'Waiting', message: deps.message },
+      fields: identityFields,
+    });
+    return requeueAfter(WAITING_RECHECK_MS);
+  }
+
+  // The owned objects, the ServiceAccount first: the pods need it to start.
+  await ctx.applyOwned(svc, desiredServiceAccount(svc));
+  const env = desiredEnv(spec, deps, ctx.settings);
+  let deployment = await ctx.applyOwned<Manifest & DeploymentState>(
+    svc,
+    desiredDeployment(svc, env, gracePeriodSeconds(spec, deps.queue)),
+  );
+  const service = desiredService(svc);
+  if (service) await ctx.applyOwned(svc, service);
+  else await removeCached(ctx, svc, SERVICES, name);
+  const budget = desiredPodDisruptionBudget(svc);
+  if (budget && !foreignObject(ctx, svc, POD_DISRUPTION_BUDGETS, name)) await ctx.applyOwned(svc, budget);
+  else if (!budget) await removeCached(ctx, svc, POD_DISRUPTION_BUDGETS, name);
+
+  const scaled = await scale(key, svc, deployment, deps.queue, ctx);
+  if (scaled.replicas !== undefined) {
+    deployment = { ...deployment, spec: { ...deployment.spec, replicas: scaled.replicas } };
+  }
+
+  const policy = iamPolicy({
+    queue: deps.queue ? { arn: deps.queue.arn, kmsKeyId: deps.queue.kmsKeyId } : undefined,
+    topics: deps.topics.map((t: ResolvedTopic) => ({ arn: t.arn, kmsKeyId: t.kmsKeyId })),
+    // KEDA reads the age of the oldest message from CloudWatch with the workload's role.
+    readsQueueMetrics:
+      spec.scaling.engine === 'KEDA' && spec.scaling.age !== undefined && deps.queue !== undefined,
+  });
+  await writeStatus(ctx, svc, {
+    ready: readiness(deployment),
+    available: availability(deployment),
+    synced: {
+      status: 'True',
+      reason: 'Synced',
+      message: `The ServiceAccount, Deployment${service ? ', Service' : ''}${budget ? ', PodDisruptionBudget' : ''} and scaling match the spec`,
+    },
+    ...(scaled.condition ? { scaling: scaled.condition } : {}),
+    fields: {
+      ...identityFields,
+      ...scaled.fields,
+      replicas: deployment.status?.replicas ?? 0,
+      readyReplicas: deployment.status?.readyReplicas ?? 0,
+      ...(policy ? { iamPolicy: policy } : {}),
+    },
+    drop: [...(policy ? [] : (['iamPolicy'] as const)), ...(scaled.drop ?? [])],
+  });
+  ctx.log.debug({ namespace, name, replicas: deployment.spec?.replicas }, 'service reconciled');
+  return scaled.nextMs !== undefined ? requeueAfter(scaled.nextMs) : done();
+}
+
+/** serviceAccountName, the trust policy and, for EKS Pod Identity, the association it needs. */
+function identityStatus(svc: EcommerceService, serviceAccount: string, settings: ServiceSettings): Fields {
+  const namespace = svc.metadata?.namespace ?? '';
+  const identity = svc.spec.identity;
+  const podIdentity = identity?.podIdentity;
+  return {
+    serviceAccountName: serviceAccount,
+    trustPolicy: trustPolicy({
+      namespace,
+      serviceAccount,
+      mode: podIdentity ? 'PodIdentity' : 'IRSA',
+      oidcProviderArn: settings.oidcProviderArn,
+      roleArn: identity?.roleArn ?? podIdentity?.roleArn,
+      region: settings.region,
+      trustKeda: svc.spec.scaling.engine === 'KEDA' && svc.spec.consumes !== undefined,
+    }),
+    ...(podIdentity
+      ? {
+          podIdentityAssociation: {
+            namespace,
+            serviceAccount,
+            ...(podIdentity.roleArn ? { roleArn: podIdentity.roleArn } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+interface Scaled {
+  /** The replicas the Deployment was scaled to in this reconcile, if it was. */
+  replicas?: number | undefined;
+  condition?: ConditionValue;
+  fields?: Fields;
+  drop?: (keyof EcommerceServiceStatus)[];
+  /** When to come back (the next poll, or a recheck). */
+  nextMs?: number;
+}
+
+const AGE_NOT_APPLIED =
+  '; scaling.age is not applied: the operator has no source for the age of the oldest message (CloudWatch)';
+
+/** The engine the spec chooses: the Builtin scaler, KEDA's objects or a CPU HorizontalPodAutoscaler. */
+async function scale(
+  key: string,
+  svc: EcommerceService,
+  deployment: DeploymentState,
+  queue: ResolvedQueue | undefined,
+  ctx: Ctx,
+): Promise<Scaled> {
+  const { scaling } = svc.spec;
+  const name = svc.metadata?.name ?? '';
+  if (scaling.engine === 'CPU') {
+    await removeKedaObjects(ctx, svc);
+    ctx.scaler.forget(key);
+    const foreign = foreignObject(ctx, svc, HORIZONTAL_POD_AUTOSCALERS, name);
+    if (foreign) return { condition: { status: 'False', reason: 'NotOwned', message: foreign } };
+    const hpa = await ctx.applyOwned(svc, desiredHorizontalPodAutoscaler(svc, DEFAULT_CPU_TARGET_PERCENT));
+    const hpaStatus = (hpa as { status?: { desiredReplicas?: number; lastScaleTime?: string } }).status;
+    const target = scaling.cpu?.targetUtilizationPercent ?? DEFAULT_CPU_TARGET_PERCENT;
+    return {
+      condition: {
+        status: 'True',
+        reason: 'HorizontalPodAutoscaler',
+        message: `HorizontalPodAutoscaler ${name} scales the Deployment between ${scaling.minReplicas} and ${scaling.maxReplicas} replicas at ${target}% of the CPU request`,
+      },
+      fields: {
+        ...(hpaStatus?.desiredReplicas !== undefined ? { desiredReplicas: hpaStatus.desiredReplicas } : {}),
+        ...(hpaStatus?.lastScaleTime ? { lastScaleTime: hpaStatus.lastScaleTime } : {}),
+      },
+      drop: ['backlog'],
+    };
+  }
+  await removeCached(ctx, svc, HORIZONTAL_POD_AUTOSCALERS, name);
+
+  if (scaling.engine === 'KEDA' && queue) {
+    ctx.scaler.forget(key);
+    if (!(await ctx.keda.installed())) {
+      return {
+        condition: {
+          status: 'False',
+          reason: 'KedaNotInstalled',
+          message:
+            'scaling.engine is KEDA, but KEDA is not installed: the cluster does not serve keda.sh/v1alpha1 ScaledObject and TriggerAuthentication. Install KEDA, or choose engine Builtin or CPU; the replicas stay as they are meanwhile',
+        },
+        drop: ['backlog', 'desiredReplicas'],
+        nextMs: KEDA_RECHECK_MS,
+      };
+    }
+    await ctx.applyOwned(svc, desiredTriggerAuthentication(svc));
+    await ctx.applyOwned(svc, desiredScaledObject(svc, queue, ctx.settings));
+    return {
+      condition: {
+        status: 'True',
+        reason: 'KedaScaledObject',
+        message: `KEDA scales the Deployment between ${scaling.minReplicas} and ${scaling.maxReplicas} replicas through ScaledObject ${name} (aws-sqs-queue, ${scaling.queueDepth.targetPerReplica} messages per replica${scaling.age ? ', and the age of the oldest message' : ''})`,
+      },
+      drop: ['backlog', 'desiredReplicas'],
+    };
+  }
+  await removeKedaObjects(ctx, svc);
+  return builtinScaler(key, svc, deployment, queue, ctx);
+}
+
+/** Whether the Deployment's spec.replicas was last set by the scaler's field manager. */
+export function scalerSetReplicas(deployment: DeploymentState): boolean {
+  const managed = (deployment.metadata as { managedFields?: { manager?: string; fieldsV1?: unknown }[] })
+    ?.managedFields;
+  return (managed ?? []).some(
+    (m) =>
+      m.manager === SCALER_FIELD_MANAGER &&
+      JSON.stringify((m.fieldsV1 as { 'f:spec'?: unknown } | undefined)?.['f:spec'] ?? {}).includes(
+        '"f:replicas"',
+      ),
+  );
+}
+
+/**
+ * Sets the Deployment's replicas with a server-side apply of that one field under the scaler's own
+ * field manager, so managedFields say who owns it (an update through the scale subresource records
+ * no owner when nobody owned the field before) and the main apply, which never sets it, never
+ * takes it away. Forced: whoever changed the count by hand (kubectl scale) loses it.
+ */
+async function setReplicas(ctx: Ctx, svc: EcommerceService, replicas: number): Promise<void> {
+  const name = svc.metadata?.name ?? '';
+  try {
+    await ctx.kube.apply(
+      {
+        apiVersion: apiVersionOf(DEPLOYMENTS),
+        kind: DEPLOYMENTS.kind,
+        metadata: { name, namespace: svc.metadata?.namespace ?? '' },
+        spec: { replicas },
+      },
+      { fieldManager: SCALER_FIELD_MANAGER, force: true },
+    );
+  } catch (error) {
+    // Only a Deployment deleted since the main apply makes this one-field apply invalid (it would
+    // create one without a template): retry, the next reconcile creates it again.
+    if (isInvalid(error))
+      throw new Error(`Deployment ${name} disappeared while it was being scaled`, { cause: error });
+    throw error;
+  }
+}
+
+async function measure(
+  ctx: Ctx,
+  queue: ResolvedQueue,
+  policy: { includeInFlight: boolean; includeDelayed: boolean; age: boolean },
+): Promise<BacklogReading> {
+  let backlog: number;
+  try {
+    const b = await ctx.queues.readBacklog(queue.url);
+    backlog = b.visible + (policy.includeInFlight ? b.inFlight : 0) + (policy.includeDelayed ? b.delayed : 0);
+  } catch (error) {
+    return { ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+  if (!policy.age || !ctx.ageSource) return { ok: true, backlog };
+  try {
+    return {
+      ok: true,
+      backlog,
+      oldestAgeSeconds: await ctx.ageSource.oldestMessageAgeSeconds(queue.queueName),
+    };
+  } catch (error) {
+    ctx.log.warn({ err: error, queue: queue.queueName }, 'age of the oldest message unavailable');
+    return { ok: true, backlog };
+  }
+}
+
+/**
+ * The Builtin scaler: at most one measurement per pollIntervalSeconds (reconciles that other events
+ * cause in between leave the replicas alone), then the pure decision, then the scale subresource.
+ * A service without a queue runs minReplicas.
+ */
+async function builtinScaler(
+  key: string,
+  svc: EcommerceService,
+  deployment: DeploymentState,
+  queue: ResolvedQueue | undefined,
+  ctx: Ctx,
+): Promise<Scaled> {
+  const { scaling } = svc.spec;
+  const current = deployment.spec?.replicas ?? 1;
+  const now = ctx.now();
+  if (!queue) {
+    ctx.scaler.forget(key);
+    const wanted = scaling.minReplicas;
+    const fixed = {
+      status: 'True' as const,
+      reason: 'FixedReplicas',
+      message: `The service consumes no queue: it runs minReplicas (${wanted})`,
+    };
+    if (current === wanted)
+      return { condition: fixed, fields: { desiredReplicas: wanted }, drop: ['backlog'] };
+    await setReplicas(ctx, svc, wanted);
+    ctx.recorder.event(
+      svc,
+      'Normal',
+      wanted > current ? 'ScaledUp' : 'ScaledDown',
+      `Scaled from ${current} to ${wanted} replicas (minReplicas)`,
+    );
+    return {
+      replicas: wanted,
+      condition: fixed,
+      fields: { desiredReplicas: wanted, lastScaleTime: formatTime(new Date(now)) },
+      drop: ['backlog'],
+    };
+  }
+
+  const depth = scaling.queueDepth;
+  const intervalMs = depth.pollIntervalSeconds * 1000;
+  const uid = svc.metadata?.uid ?? '';
+  const generation = svc.metadata?.generation;
+  const memory = ctx.scaler.get(key, uid);
+  if (memory && memory.generation === generation && now - memory.lastPollAt < intervalMs) {
+    return { nextMs: memory.lastPollAt + intervalMs - now };
+  }
+
+  const reading = await measure(ctx, queue, {
+    includeInFlight: depth.includeInFlight,
+    includeDelayed: depth.includeDelayed,
+    age: scaling.age !== undefined,
+  });
+  // No memory (the operator restarted): the replicas count as a recommendation made now, so nothing
+  // scales down before a whole window, but only if the scaler set them; a count it never set (the
+  // default of a new Deployment, or an HPA's) is no recommendation at all.
+  const history = memory?.history ?? (scalerSetReplicas(deployment) ? undefined : []);
+  const decision = decideScale(scalingPolicyOf(svc.spec), current, history, reading, now);
+  ctx.scaler.set(key, { uid, generation, lastPollAt: now, history: decision.history });
+  const note = scaling.age && !ctx.ageSource ? AGE_NOT_APPLIED : '';
+  const condition = { status: decision.status, reason: decision.reason, message: decision.message + note };
+  if (!reading.ok) {
+    ctx.log.warn({ reason: decision.reason, message: reading.message }, 'queue not measured; replicas kept');
+    return { condition, nextMs: intervalMs };
+  }
+
+  const fields: Fields = { desiredReplicas: decision.replicas, backlog: reading.backlog };
+  if (depth.publishBacklogMetric && ctx.metricSink) {
+    const perReplica = reading.backlog / Math.max(1, decision.replicas);
+    await ctx.metricSink
+      .publish({ namespace: svc.metadata?.namespace ?? '', name: svc.metadata?.name ?? '' }, perReplica)
+      .catch((error: unknown) => ctx.log.warn({ err: error }, 'backlog metric not published'));
+  }
+  if (decision.replicas === current) return { condition, fields, nextMs: intervalMs };
+
+  await setReplicas(ctx, svc, decision.replicas);
+  ctx.recorder.event(svc, 'Normal', decision.reason, decision.message);
+  ctx.log.info({ from: current, to: decision.replicas, backlog: reading.backlog }, 'scaled');
+  return {
+    replicas: decision.replicas,
+    condition,
+    fields: { ...fields, lastScaleTime: formatTime(new Date(now)) },
+    nextMs: intervalMs,
+  };
+}
+
+async function writeStatus(ctx: Ctx, svc: EcommerceService, next: Outcome): Promise<void> {
+  const previous: EcommerceServiceStatus = { ...svc.status };
+  for (const field of next.drop ?? []) delete previous[field];
+  const generation = svc.metadata?.generation;
+  const status: EcommerceServiceStatus = {
+    ...previous,
+    ...next.fields,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    conditions: withConditions(
+      previous.conditions,
+      generation,
+      [
+        { type: 'Ready', ...next.ready },
+        ...(next.available ? [{ type: 'Available', ...next.available }] : []),
+        ...(next.scaling ? [{ type: 'Scaling', ...next.scaling }] : []),
+        { type: 'Synced', ...next.synced },
+      ],
+      new Date(ctx.now()),
+    ),
+  };
+  await ctx.status.apply(svc, status);
+}

@@ -1,0 +1,115 @@
+// Wires the EcommerceService controller into a manager: the kinds it owns (whose edits bring the
+// owner back to put them right), the queues and topics whose changes wake the services that use
+// them, and the services its reconciles get.
+import type { QueueGateway } from '../../aws/queues.ts';
+import type { ConsumerQueue, EcommerceService, EventTopic } from '../../crds/index.ts';
+import type { Manager } from '../../runtime/manager.ts';
+import {
+  DEPLOYMENTS,
+  HORIZONTAL_POD_AUTOSCALERS,
+  POD_DISRUPTION_BUDGETS,
+  SERVICE_ACCOUNTS,
+  SERVICES,
+} from '../../runtime/resources.ts';
+import { keyOf } from '../../runtime/store.ts';
+import { apiVersionOf, type KubeObject, type ResourceRef } from '../../runtime/types.ts';
+import { CONSUMER_QUEUES, ECOMMERCE_SERVICES, EVENT_TOPICS } from '../resources.ts';
+import type { OperatorSettings } from '../shared/settings.ts';
+import { kubeKedaDiscovery, reconcileEcommerceService, type EcommerceServiceServices } from './reconcile.ts';
+import { serviceSettingsFromEnv } from './settings.ts';
+import { ScalerMemory, type BacklogMetricSink, type QueueAgeSource } from './sources.ts';
+
+/** Keys of the EcommerceServices that consume this ConsumerQueue. */
+export function servicesConsuming(services: readonly EcommerceService[], queue: KubeObject): string[] {
+  return services
+    .filter(
+      (s) =>
+        s.metadata?.namespace === queue.metadata?.namespace &&
+        s.spec.consumes?.queueRef.name === queue.metadata?.name,
+    )
+    .map((s) => keyOf(s.metadata?.namespace, s.metadata?.name ?? ''));
+}
+
+/** Keys of the EcommerceServices that publish to this EventTopic. */
+export function servicesPublishingTo(services: readonly EcommerceService[], topic: KubeObject): string[] {
+  const namespace = topic.metadata?.namespace;
+  const name = topic.metadata?.name;
+  return services
+    .filter((s) =>
+      (s.spec.publishes ?? []).some(
+        (p) => p.topicRef.name === name && (p.topicRef.namespace ?? s.metadata?.namespace) === namespace,
+      ),
+    )
+    .map((s) => keyOf(s.metadata?.namespace, s.metadata?.name ?? ''));
+}
+
+/** The kinds an EcommerceService owns and the controller watches. KEDA's are not among them. */
+export const OWNED_KINDS: readonly ResourceRef[] = [
+  SERVICE_ACCOUNTS,
+  DEPLOYMENTS,
+  SERVICES,
+  POD_DISRUPTION_BUDGETS,
+  HORIZONTAL_POD_AUTOSCALERS,
+];
+
+export interface EcommerceServiceParts {
+  queues: Pick<QueueGateway, 'readBacklog'>;
+  settings: OperatorSettings;
+  maxConcurrentReconciles: number;
+  resyncPeriodMs: number;
+  /** Injected into pods and KEDA triggers. Default: AWS_ENDPOINT_URL of the process. */
+  awsEndpoint?: string;
+  /** The cluster's IAM OIDC provider for trust policies. Default: PUBSUB_OIDC_PROVIDER_ARN. */
+  oidcProviderArn?: string;
+  /** Turns on scaling.age for the Builtin scaler (CloudWatch ApproximateAgeOfOldestMessage). */
+  ageSource?: QueueAgeSource;
+  /** Receives the backlog per replica at every poll. */
+  metricSink?: BacklogMetricSink;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+// The manager adds the status writer, the event recorder and applyOwned itself.
+type Provided = 'status' | 'recorder' | 'applyOwned';
+
+export function registerEcommerceServiceController(manager: Manager, parts: EcommerceServiceParts): void {
+  const fromEnv = serviceSettingsFromEnv(parts.env ?? process.env);
+  const queueInformer = manager.informer<ConsumerQueue>(CONSUMER_QUEUES);
+  const topicInformer = manager.informer<EventTopic>(EVENT_TOPICS);
+  const serviceInformer = manager.informer<EcommerceService>(ECOMMERCE_SERVICES);
+  const owned = new Map(
+    OWNED_KINDS.map((ref) => [`${apiVersionOf(ref)}/${ref.kind}`, manager.informer(ref)]),
+  );
+
+  manager.addController<EcommerceService, Omit<EcommerceServiceServices, Provided>>({
+    name: 'ecommerceservice',
+    for: ECOMMERCE_SERVICES,
+    // A user's edit of an owned object reconciles the service, which puts the object back.
+    owns: [...OWNED_KINDS],
+    // The queue or a topic turning Ready (or changing its URL or ARN) wakes the services using it.
+    watches: [
+      { ref: CONSUMER_QUEUES, map: (queue) => servicesConsuming(serviceInformer.store.list(), queue) },
+      { ref: EVENT_TOPICS, map: (topic) => servicesPublishingTo(serviceInformer.store.list(), topic) },
+    ],
+    reconcile: reconcileEcommerceService,
+    services: {
+      queues: parts.queues,
+      lookupQueue: (namespace, name) => queueInformer.store.get(keyOf(namespace, name)),
+      lookupTopic: (namespace, name) => topicInformer.store.get(keyOf(namespace, name)),
+      lookupOwned: (ref, namespace, name) =>
+        owned.get(`${apiVersionOf(ref)}/${ref.kind}`)?.store.get(keyOf(namespace, name)),
+      kube: manager.client,
+      settings: {
+        ...parts.settings,
+        awsEndpoint: parts.awsEndpoint ?? fromEnv.awsEndpoint,
+        oidcProviderArn: parts.oidcProviderArn ?? fromEnv.oidcProviderArn,
+      },
+      keda: kubeKedaDiscovery(manager.client),
+      scaler: new ScalerMemory(),
+      now: Date.now,
+      ageSource: parts.ageSource,
+      metricSink: parts.metricSink,
+    },
+    maxConcurrentReconciles: parts.maxConcurrentReconciles,
+    resyncPeriodMs: parts.resyncPeriodMs,
+  });
+}
