@@ -165,7 +165,7 @@ describe('alarms of a ConsumerQueue', () => {
     ]);
   });
 
-  it('show their worst state in `kubectl get cq -o wide`, and status in `kubectl describe`', async () => {
+  it('show their worst state in `kubectl get cq -o wide`, and status in `kubectl describe`', () => {
     const wide = kubectl(['get', 'cq', name, '-n', ns, '-o', 'wide']);
     const [header = '', row = ''] = wide.trim().split('\n');
     expect(header).toMatch(/\bALARMS\b/);
