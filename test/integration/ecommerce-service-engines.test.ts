@@ -7,6 +7,7 @@ import { bedEnv, eventually, uniqueName } from './support/bed.ts';
 import { crdTestNamespace, kubectl } from './support/crds.ts';
 import { applyObject, conditionOf, deleteAll, getObject, waitForCondition } from './support/controllers.ts';
 import {
+  backlogPerReplica,
   getDeployment,
   getJson,
   purge,
@@ -14,14 +15,13 @@ import {
   sendMessages,
   until,
   waitForReplicas,
+  waitForScaling,
 } from './support/ecommerce.ts';
 import { installMinimalKeda, realKedaInstalled, uninstallMinimalKeda } from './support/keda.ts';
 import { startOperator, type OperatorProcess } from './support/operator.ts';
 import { FaultProxy } from '../support/fault-proxy.ts';
-import { CloudWatchClient, GetMetricDataCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { awsClientConfig } from './support/bed.ts';
-
-const cloudwatch = () => new CloudWatchClient(awsClientConfig());
+import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { cloudwatch } from './support/cloudwatch.ts';
 
 const ns = crdTestNamespace('esvc-eng');
 const ROLE = 'arn:aws:iam::123456789012:role/worker';
@@ -69,7 +69,7 @@ describe('a failed measurement of the queue', () => {
       },
     });
     await waitForReplicas(ns, 'worker', 2);
-    await waitForCondition(ns, 'ecommerceservices', 'worker', 'Scaling', 'True');
+    await waitForScaling(ns, 'worker', 'True');
 
     proxy.inject({
       fault: { kind: 'server-error', status: 503 },
@@ -78,14 +78,7 @@ describe('a failed measurement of the queue', () => {
     });
     const url = await queueUrlOf(ns, 'work'); // read through moto directly, not the proxy
     await sendMessages(url, 30);
-    const failed = await waitForCondition(
-      ns,
-      'ecommerceservices',
-      'worker',
-      'Scaling',
-      'False',
-      'BacklogUnavailable',
-    );
+    const failed = await waitForScaling(ns, 'worker', 'False', 'BacklogUnavailable');
     expect(conditionOf(failed, 'Scaling')?.message).toContain('replicas stay at 2');
     // Two more polls: 30 messages would ask for 6 replicas, but nothing was measured.
     await new Promise((resolve) => setTimeout(resolve, 11_000));
@@ -98,7 +91,7 @@ describe('a failed measurement of the queue', () => {
     proxy.clearFaults();
     try {
       await waitForReplicas(ns, 'worker', 6);
-      const resumed = await waitForCondition(ns, 'ecommerceservices', 'worker', 'Scaling', 'True');
+      const resumed = await waitForScaling(ns, 'worker', 'True');
       expect(resumed.status).toMatchObject({ backlog: 30, desiredReplicas: 6 });
     } finally {
       await purge(url);
@@ -141,35 +134,9 @@ describe('CloudWatch', () => {
     expect(conditionOf(svc, 'Scaling')?.message).toContain('the oldest message waited 600s');
 
     // publishBacklogMetric: one PubSubOperator/BacklogPerReplica datum per poll.
-    const backlogPerReplica = () => {
-      const end = new Date(Date.now() + 60_000);
-      return cloudwatch().send(
-        new GetMetricDataCommand({
-          StartTime: new Date(end.getTime() - 600_000),
-          EndTime: end,
-          MetricDataQueries: [
-            {
-              Id: 'b',
-              MetricStat: {
-                Metric: {
-                  Namespace: 'PubSubOperator',
-                  MetricName: 'BacklogPerReplica',
-                  Dimensions: [
-                    { Name: 'Namespace', Value: ns },
-                    { Name: 'Service', Value: 'aged' },
-                  ],
-                },
-                Period: 60,
-                Stat: 'Maximum',
-              },
-            },
-          ],
-        }),
-      );
-    };
     const values = await eventually(
       async () => {
-        const found = (await backlogPerReplica()).MetricDataResults?.[0]?.Values ?? [];
+        const found = await backlogPerReplica(ns, 'aged');
         return found.length > 0 ? found : undefined;
       },
       { what: 'BacklogPerReplica in CloudWatch' },
@@ -199,14 +166,7 @@ describe('the KEDA engine', () => {
 
   it('says KEDA is not installed when the cluster does not serve its kinds, and runs the Deployment anyway', async () => {
     applyObject(ns, 'ecommerceservices', 'keda-worker', kedaSpec);
-    const svc = await waitForCondition(
-      ns,
-      'ecommerceservices',
-      'keda-worker',
-      'Scaling',
-      'False',
-      'KedaNotInstalled',
-    );
+    const svc = await waitForScaling(ns, 'keda-worker', 'False', 'KedaNotInstalled');
     expect(conditionOf(svc, 'Scaling')?.message).toContain('KEDA is not installed');
     expect(conditionOf(svc, 'Synced')?.status).toBe('True');
     expect(getDeployment(ns, 'keda-worker')).toBeDefined();
@@ -214,15 +174,7 @@ describe('the KEDA engine', () => {
 
   it('writes a ScaledObject with the aws-sqs-queue trigger and a pod-identity TriggerAuthentication once KEDA is there', async () => {
     await installMinimalKeda();
-    await waitForCondition(
-      ns,
-      'ecommerceservices',
-      'keda-worker',
-      'Scaling',
-      'True',
-      'KedaScaledObject',
-      90_000,
-    );
+    await waitForScaling(ns, 'keda-worker', 'True', 'KedaScaledObject', 90_000);
     const queue = await getObject(ns, 'consumerqueues', 'work');
     const so = get('scaledobjects.keda.sh', 'keda-worker');
     expect(so?.metadata.ownerReferences).toEqual([
@@ -269,14 +221,7 @@ describe('the KEDA engine', () => {
       resources: { requests: { cpu: '100m' } },
       scaling: { engine: 'CPU', minReplicas: 1, maxReplicas: 4, cpu: { targetUtilizationPercent: 60 } },
     });
-    await waitForCondition(
-      ns,
-      'ecommerceservices',
-      'keda-worker',
-      'Scaling',
-      'True',
-      'HorizontalPodAutoscaler',
-    );
+    await waitForScaling(ns, 'keda-worker', 'True', 'HorizontalPodAutoscaler');
     const hpa = await until(() => get('horizontalpodautoscalers.autoscaling', 'keda-worker'), {
       what: 'the HorizontalPodAutoscaler',
     });
@@ -313,7 +258,7 @@ describe('the KEDA engine', () => {
         what: 'the HorizontalPodAutoscaler to be deleted',
       },
     );
-    await waitForCondition(ns, 'ecommerceservices', 'keda-worker', 'Scaling', 'True');
+    await waitForScaling(ns, 'keda-worker', 'True');
   });
 
   it('a KEDA service that consumes no queue runs minReplicas, without KEDA objects', async () => {
@@ -322,7 +267,7 @@ describe('the KEDA engine', () => {
       scaling: { engine: 'KEDA', minReplicas: 2, maxReplicas: 3 },
     });
     await waitForReplicas(ns, 'keda-idle', 2);
-    await waitForCondition(ns, 'ecommerceservices', 'keda-idle', 'Scaling', 'True', 'FixedReplicas');
+    await waitForScaling(ns, 'keda-idle', 'True', 'FixedReplicas');
     expect(get('scaledobjects.keda.sh', 'keda-idle')).toBeUndefined();
     // No queue and no topic: no permissions to grant.
     expect((await getObject(ns, 'ecommerceservices', 'keda-idle'))?.status).not.toHaveProperty('iamPolicy');

@@ -267,7 +267,7 @@ async function applyService(key: string, svc: EcommerceService, ctx: Ctx): Promi
   if (budget && !foreignObject(ctx, svc, POD_DISRUPTION_BUDGETS, name)) await ctx.applyOwned(svc, budget);
   else if (!budget) await removeCached(ctx, svc, POD_DISRUPTION_BUDGETS, name);
 
-  const scaled = await scale(key, svc, deployment, deps.queue, ctx);
+  const scaled = await scale({ key, svc, deployment, queue: deps.queue }, ctx);
   if (scaled.replicas !== undefined) {
     deployment = { ...deployment, spec: { ...deployment.spec, replicas: scaled.replicas } };
   }
@@ -342,14 +342,17 @@ interface Scaled {
 const AGE_NOT_APPLIED =
   '; scaling.age is not applied: the operator has no source for the age of the oldest message (CloudWatch)';
 
+/** What the scaling engines work from: the service, its Deployment as applied, its queue. */
+interface ScaleInputs {
+  key: string;
+  svc: EcommerceService;
+  deployment: DeploymentState;
+  queue: ResolvedQueue | undefined;
+}
+
 /** The engine the spec chooses: the Builtin scaler, KEDA's objects or a CPU HorizontalPodAutoscaler. */
-async function scale(
-  key: string,
-  svc: EcommerceService,
-  deployment: DeploymentState,
-  queue: ResolvedQueue | undefined,
-  ctx: Ctx,
-): Promise<Scaled> {
+async function scale(inputs: ScaleInputs, ctx: Ctx): Promise<Scaled> {
+  const { key, svc, queue } = inputs;
   const { scaling } = svc.spec;
   const name = svc.metadata?.name ?? '';
   if (scaling.engine === 'CPU') {
@@ -401,7 +404,7 @@ async function scale(
     };
   }
   await removeKedaObjects(ctx, svc);
-  return builtinScaler(key, svc, deployment, queue, ctx);
+  return builtinScaler(inputs, ctx);
 }
 
 /** Whether the Deployment's spec.replicas was last set by the scaler's field manager. */
@@ -471,16 +474,10 @@ async function measure(
 
 /**
  * The Builtin scaler: at most one measurement per pollIntervalSeconds (reconciles that other events
- * cause in between leave the replicas alone), then the pure decision, then the scale subresource.
- * A service without a queue runs minReplicas.
+ * cause in between leave the replicas alone), then the pure decision, then setReplicas. A service
+ * without a queue runs minReplicas.
  */
-async function builtinScaler(
-  key: string,
-  svc: EcommerceService,
-  deployment: DeploymentState,
-  queue: ResolvedQueue | undefined,
-  ctx: Ctx,
-): Promise<Scaled> {
+async function builtinScaler({ key, svc, deployment, queue }: ScaleInputs, ctx: Ctx): Promise<Scaled> {
   const { scaling } = svc.spec;
   const current = deployment.spec?.replicas ?? 1;
   const now = ctx.now();

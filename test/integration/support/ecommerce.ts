@@ -1,8 +1,10 @@
 // Looking at what the EcommerceService controller made on the bed: its Deployments and the other
 // objects it owns, their pods on the KWOK nodes, and the messages that make it scale.
+import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { PurgeQueueCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { eventually } from './bed.ts';
-import { getObject, sqs, type Resource } from './controllers.ts';
+import { cloudwatch } from './cloudwatch.ts';
+import { getObject, sqs, waitForCondition, type Resource } from './controllers.ts';
 import { kubectl } from './crds.ts';
 
 export interface Container {
@@ -143,4 +145,42 @@ export function eventReasons(namespace: string, kind: string, name: string): str
     ]),
   ) as { items: { reason?: string }[] };
   return events.items.map((e) => e.reason ?? '');
+}
+
+/** Waits for the Scaling condition of a service to have `status` (and `reason`, when given). */
+export const waitForScaling = (
+  namespace: string,
+  name: string,
+  status: 'True' | 'False',
+  reason?: string,
+  timeoutMs?: number,
+) => waitForCondition(namespace, 'ecommerceservices', name, 'Scaling', status, reason, timeoutMs);
+
+/** The PubSubOperator/BacklogPerReplica data points of a service in the last ten minutes. */
+export async function backlogPerReplica(namespace: string, service: string): Promise<number[]> {
+  const end = new Date(Date.now() + 60_000);
+  const { MetricDataResults = [] } = await cloudwatch().send(
+    new GetMetricDataCommand({
+      StartTime: new Date(end.getTime() - 600_000),
+      EndTime: end,
+      MetricDataQueries: [
+        {
+          Id: 'b',
+          MetricStat: {
+            Metric: {
+              Namespace: 'PubSubOperator',
+              MetricName: 'BacklogPerReplica',
+              Dimensions: [
+                { Name: 'Namespace', Value: namespace },
+                { Name: 'Service', Value: service },
+              ],
+            },
+            Period: 60,
+            Stat: 'Maximum',
+          },
+        },
+      ],
+    }),
+  );
+  return MetricDataResults[0]?.Values ?? [];
 }
