@@ -1,14 +1,12 @@
-// The Builtin scaler's CloudWatch side, with the real operator process against the bed: a service
-// that opts in publishes its backlog per replica (PubSubOperator/BacklogPerReplica), one that does
-// not publishes nothing, and scaling.age reads ApproximateAgeOfOldestMessage from CloudWatch. moto
-// emits no AWS/SQS metrics, so the age is put there by hand.
+// BacklogPerReplica is opt-in, with the real operator process against the bed: of two services
+// measuring the same backlog, the one with publishBacklogMetric puts its backlog per replica into
+// CloudWatch and the other puts nothing. (ecommerce-service-engines.test.ts covers scaling.age and
+// an empty queue's datum.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetMetricDataCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { eventually, uniqueName } from './support/bed.ts';
 import { crdTestNamespace } from './support/crds.ts';
-import { applyObject, conditionOf, deleteAll, getObject, waitForCondition } from './support/controllers.ts';
-import { cloudwatch } from './support/cloudwatch.ts';
-import { sendMessages } from './support/ecommerce.ts';
+import { applyObject, deleteAll, getObject, waitForCondition } from './support/controllers.ts';
+import { backlogPerReplica, sendMessages } from './support/ecommerce.ts';
 import { startOperator, type OperatorProcess } from './support/operator.ts';
 
 const ns = crdTestNamespace('alarms-scaling');
@@ -33,35 +31,6 @@ const service = (queue: string, scaling: Record<string, unknown>) => ({
   scaling,
 });
 
-/** The values of BacklogPerReplica for one service over the last ten minutes. */
-async function backlogPerReplica(name: string): Promise<number[]> {
-  const end = new Date(Date.now() + 60_000);
-  const { MetricDataResults = [] } = await cloudwatch().send(
-    new GetMetricDataCommand({
-      StartTime: new Date(end.getTime() - 660_000),
-      EndTime: end,
-      MetricDataQueries: [
-        {
-          Id: 'b',
-          MetricStat: {
-            Metric: {
-              Namespace: 'PubSubOperator',
-              MetricName: 'BacklogPerReplica',
-              Dimensions: [
-                { Name: 'Namespace', Value: ns },
-                { Name: 'Service', Value: name },
-              ],
-            },
-            Period: 60,
-            Stat: 'Maximum',
-          },
-        },
-      ],
-    }),
-  );
-  return MetricDataResults[0]?.Values ?? [];
-}
-
 describe('the Builtin scaler and CloudWatch', () => {
   it('publishes backlog per replica for a service that opts in, and nothing for one that does not', async () => {
     applyObject(ns, 'consumerqueues', 'work', {});
@@ -79,7 +48,7 @@ describe('the Builtin scaler and CloudWatch', () => {
     // 12 messages, at most 4 replicas: the backlog per replica is positive whatever the scaler decided.
     const values = await eventually(
       async () => {
-        const found = await backlogPerReplica('publisher');
+        const found = await backlogPerReplica(ns, 'publisher');
         return found.some((v) => v > 0) ? found : undefined;
       },
       { timeoutMs: 90_000, what: 'BacklogPerReplica of the publisher in CloudWatch' },
@@ -91,41 +60,6 @@ describe('the Builtin scaler and CloudWatch', () => {
         (await getObject(ns, 'ecommerceservices', 'silent'))?.status?.['backlog'] === 12 ? true : undefined,
       { what: 'the silent service to measure all 12 messages' },
     );
-    expect(await backlogPerReplica('silent')).toEqual([]);
-  });
-
-  it('scales on the age of the oldest message read from CloudWatch', async () => {
-    applyObject(ns, 'consumerqueues', 'aged', {});
-    const queue = await waitForCondition(ns, 'consumerqueues', 'aged', 'Ready', 'True');
-    await cloudwatch().send(
-      new PutMetricDataCommand({
-        Namespace: 'AWS/SQS',
-        MetricData: [
-          {
-            MetricName: 'ApproximateAgeOfOldestMessage',
-            Dimensions: [{ Name: 'QueueName', Value: String(queue.status?.['queueName']) }],
-            Value: 600,
-            Unit: 'Seconds',
-            Timestamp: new Date(Date.now() - 30_000),
-          },
-        ],
-      }),
-    );
-    applyObject(
-      ns,
-      'ecommerceservices',
-      'aged-worker',
-      service('aged', { maxReplicas: 3, queueDepth: { pollIntervalSeconds: 5 }, age: { maxAgeSeconds: 60 } }),
-    );
-    // An empty queue asks for one replica; the age alone adds more.
-    const scaled = await eventually(
-      async () => {
-        const obj = await getObject(ns, 'ecommerceservices', 'aged-worker');
-        return Number(obj?.status?.['desiredReplicas'] ?? 0) >= 2 ? obj : undefined;
-      },
-      { timeoutMs: 90_000, what: 'the age to scale the service up' },
-    );
-    expect(conditionOf(scaled, 'Scaling')?.message).toContain('the oldest message waited 600s');
-    expect(conditionOf(scaled, 'Scaling')?.message).not.toContain('scaling.age is not applied');
+    expect(await backlogPerReplica(ns, 'silent')).toEqual([]);
   });
 });

@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DeleteAlarmsCommand,
-  GetMetricDataCommand,
   PutMetricAlarmCommand,
   PutMetricDataCommand,
   SetAlarmStateCommand,
@@ -33,6 +32,7 @@ import {
   type Resource,
 } from './support/controllers.ts';
 import { alarmTags, cloudwatch, describeAlarm, eventsAbout } from './support/cloudwatch.ts';
+import { backlogPerReplica } from './support/ecommerce.ts';
 import { startOperator, type OperatorProcess } from './support/operator.ts';
 
 const ns = crdTestNamespace('alarms');
@@ -324,31 +324,7 @@ describe('CloudWatch metrics through the gateway', () => {
       service,
       value: 12.5,
     });
-    const end = new Date(Date.now() + 60_000);
-    const { MetricDataResults = [] } = await cloudwatch().send(
-      new GetMetricDataCommand({
-        StartTime: new Date(end.getTime() - 600_000),
-        EndTime: end,
-        MetricDataQueries: [
-          {
-            Id: 'b',
-            MetricStat: {
-              Metric: {
-                Namespace: 'PubSubOperator',
-                MetricName: 'BacklogPerReplica',
-                Dimensions: [
-                  { Name: 'Namespace', Value: ns },
-                  { Name: 'Service', Value: service },
-                ],
-              },
-              Period: 60,
-              Stat: 'Maximum',
-            },
-          },
-        ],
-      }),
-    );
-    expect(MetricDataResults[0]?.Values).toEqual([12.5]);
+    expect(await backlogPerReplica(ns, service)).toEqual([12.5]);
   });
 
   it('reads the age of the oldest message from AWS/SQS ApproximateAgeOfOldestMessage', async () => {
