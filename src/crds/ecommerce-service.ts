@@ -325,7 +325,18 @@ export const EcommerceServiceSpecSchema = z
       ),
     healthPath: formatted(/^\/[!-~]*$/, 256, "healthPath must be an absolute HTTP path starting with '/'")
       .default('/healthz')
-      .describe('HTTP path of the readiness and liveness probes, used when port is set. Default /healthz.'),
+      .describe(
+        'HTTP path of the liveness probe (and of the readiness probe unless readinessPath is set), used when port is set. Default /healthz.',
+      ),
+    readinessPath: formatted(
+      /^\/[!-~]*$/,
+      256,
+      "readinessPath must be an absolute HTTP path starting with '/'",
+    )
+      .optional()
+      .describe(
+        'HTTP path of the readiness probe, used when port is set: a path that fails while the service cannot do its work (database or queue unreachable, draining on shutdown). Default: healthPath.',
+      ),
     env: z
       .array(EnvVarSchema)
       .max(100)

@@ -330,6 +330,12 @@ describe('Deployment', () => {
     expect((container?.['livenessProbe'] as { httpGet?: unknown } | undefined)?.httpGet).toEqual(httpGet);
   });
 
+  it('probes readiness on readinessPath when one is given, liveness on healthPath', () => {
+    const [container] = podSpec({ port: 8080, readinessPath: '/readyz' }).containers;
+    expect((container?.['readinessProbe'] as { httpGet?: { path?: string } }).httpGet?.path).toBe('/readyz');
+    expect((container?.['livenessProbe'] as { httpGet?: { path?: string } }).httpGet?.path).toBe('/healthz');
+  });
+
   it('carries image, command, args, env, resources and the ServiceAccount', () => {
     const pod = podSpec({
       command: ['node'],

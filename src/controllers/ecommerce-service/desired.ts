@@ -269,11 +269,20 @@ export const CONTAINER_SECURITY_CONTEXT = {
 
 function probes(spec: EcommerceServiceSpec) {
   if (spec.port === undefined) return {};
-  const httpGet = { path: spec.healthPath, port: 'http', scheme: 'HTTP' };
+  const httpGet = (path: string) => ({ path, port: 'http', scheme: 'HTTP' });
   return {
     ports: [{ name: 'http', containerPort: spec.port, protocol: 'TCP' }],
-    readinessProbe: { httpGet, periodSeconds: 5, failureThreshold: 3 },
-    livenessProbe: { httpGet, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 },
+    readinessProbe: {
+      httpGet: httpGet(spec.readinessPath ?? spec.healthPath),
+      periodSeconds: 5,
+      failureThreshold: 3,
+    },
+    livenessProbe: {
+      httpGet: httpGet(spec.healthPath),
+      initialDelaySeconds: 10,
+      periodSeconds: 10,
+      failureThreshold: 6,
+    },
   };
 }
 
