@@ -38,13 +38,16 @@ afterAll(async () => {
 });
 
 describe('the operator as the chart ServiceAccount', () => {
-  it('takes the Lease in its own namespace and brings the sample topics and queues to Ready', async () => {
+  it('takes the Lease in its own namespace and brings the sample topics, queues and services to Ready', async () => {
     await operator.waitForLog((l) => l['msg'] === 'became leader');
     kubectl(['apply', '-n', shop, '-k', 'samples']);
     for (const name of ['order-events', 'payment-events'])
       await waitForCondition(shop, 'eventtopics', name, 'Ready', 'True');
     for (const name of ['payment-orders', 'order-payment-results', 'notifications']) {
       await waitForCondition(shop, 'consumerqueues', name, 'Ready', 'True');
+    }
+    for (const name of ['order-service', 'payment-service', 'notification-service']) {
+      await waitForCondition(shop, 'ecommerceservices', name, 'Ready', 'True', undefined, 120_000);
     }
     const refusals = operator.lines.filter((l) => /forbidden|\b403\b/i.test(JSON.stringify(l)));
     expect(refusals).toEqual([]);
