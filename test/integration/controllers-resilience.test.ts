@@ -225,7 +225,10 @@ describe('two operator replicas', () => {
     await a.kill();
     await b.waitForLog((l) => l['msg'] === 'became leader', 20_000);
     const failoverMs = Date.now() - killedAt;
-    expect(failoverMs).toBeLessThan(6_000 + 2_000);
+    // The Lease expires 6 s after the last renewal; a standby tries every second. The slack is for a
+    // loaded machine scheduling the standby's timers late.
+    console.log(`failover took ${failoverMs} ms`);
+    expect(failoverMs).toBeLessThan(6_000 + 1_000 + 3_000);
     applyObject(ns, 'eventtopics', 'second', {});
     await waitForCondition(ns, 'eventtopics', 'second', 'Ready', 'True');
 
