@@ -18,7 +18,7 @@ import {
 import { removeCondition } from '../../runtime/conditions.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { withFinalizer, type FinalizerClient } from '../../runtime/finalizers.ts';
-import { failureOf, withConditions } from '../shared/outcome.ts';
+import { failureOf, settleFailure, withConditions, type ConditionValue } from '../shared/outcome.ts';
 import { changedFields, isNoop, planResource, type DesiredResource } from '../shared/plan.ts';
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
 import { ALARMS_CONDITION, deleteQueueAlarms, syncAlarms, type AlarmCondition } from './alarm-sync.ts';
@@ -54,12 +54,6 @@ export interface ConsumerQueueServices {
 
 type Ctx = ReconcileContext & ConsumerQueueServices;
 
-interface ConditionValue {
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-}
-
 export const reconcileConsumerQueue: Reconciler<ConsumerQueue, ConsumerQueueServices> = async (req, ctx) => {
   const cq = req.object;
   if (!cq) return done();
@@ -69,18 +63,9 @@ export const reconcileConsumerQueue: Reconciler<ConsumerQueue, ConsumerQueueServ
       cleanup: (current) => cleanupQueue(current, ctx),
     });
   } catch (error) {
-    const failure = failureOf(error);
-    ctx.log.warn({ err: error, reason: failure.reason }, 'reconcile failed');
-    const problem = { status: 'False' as const, reason: failure.reason, message: failure.message };
-    await writeStatus(ctx, cq, { ...(cq.status?.queueUrl ? {} : { ready: problem }), synced: problem }).catch(
-      (statusError: unknown) => ctx.log.debug({ err: statusError }, 'status write after failure failed'),
+    return settleFailure(ctx, cq, error, failureOf(error), (problem) =>
+      writeStatus(ctx, cq, { ...(cq.status?.queueUrl ? {} : { ready: problem }), synced: problem }),
     );
-    if (!failure.retry) {
-      ctx.recorder.event(cq, 'Warning', failure.reason, failure.message);
-      return terminal(failure.reason, failure.message);
-    }
-    if (failure.retryAfterMs !== undefined) return requeueAfter(failure.retryAfterMs);
-    throw error;
   }
 };
 

@@ -14,6 +14,7 @@ import { INJECTED_ENV, TOPIC_ARN_ENV_SUFFIX } from '../../crds/index.ts';
 import { apiVersionOf, type KubeObject } from '../../runtime/types.ts';
 import { SCALED_OBJECTS, TRIGGER_AUTHENTICATIONS } from '../resources.ts';
 import type { ServiceSettings } from './settings.ts';
+import type { ConditionValue } from '../shared/outcome.ts';
 
 /** The scaler's own field manager: it alone owns the Deployment's spec.replicas. */
 export const SCALER_FIELD_MANAGER = 'pubsub-operator-scaler';
@@ -506,12 +507,6 @@ export interface DeploymentState extends KubeObject {
     availableReplicas?: number;
     conditions?: DeploymentCondition[];
   };
-}
-
-export interface ConditionValue {
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
 }
 
 /** Ready: the Deployment has rolled out and has as many available pods as it should. */

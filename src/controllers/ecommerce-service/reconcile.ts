@@ -27,7 +27,13 @@ import {
 } from '../../runtime/resources.ts';
 import { apiVersionOf, type KubeObject, type ResourceRef } from '../../runtime/types.ts';
 import { SCALED_OBJECTS, TRIGGER_AUTHENTICATIONS } from '../resources.ts';
-import { failureOf, withConditions, type Failure } from '../shared/outcome.ts';
+import {
+  failureOf,
+  settleFailure,
+  withConditions,
+  type ConditionValue,
+  type Failure,
+} from '../shared/outcome.ts';
 import {
   availability,
   desiredDeployment,
@@ -45,7 +51,6 @@ import {
   SCALER_FIELD_MANAGER,
   serviceAccountNameOf,
   serviceNameProblem,
-  type ConditionValue,
   type DeploymentState,
   type Manifest,
   type QueueLookup,
@@ -146,18 +151,9 @@ export const reconcileEcommerceService: Reconciler<EcommerceService, EcommerceSe
   try {
     return await applyService(req.key, svc, ctx);
   } catch (error) {
-    const failure = failureOfService(error);
-    ctx.log.warn({ err: error, reason: failure.reason }, 'reconcile failed');
-    const problem = { status: 'False' as const, reason: failure.reason, message: failure.message };
-    await writeStatus(ctx, svc, { ready: problem, synced: problem }).catch((statusError: unknown) =>
-      ctx.log.debug({ err: statusError }, 'status write after failure failed'),
+    return settleFailure(ctx, svc, error, failureOfService(error), (problem) =>
+      writeStatus(ctx, svc, { ready: problem, synced: problem }),
     );
-    if (!failure.retry) {
-      ctx.recorder.event(svc, 'Warning', failure.reason, failure.message);
-      return terminal(failure.reason, failure.message);
-    }
-    if (failure.retryAfterMs !== undefined) return requeueAfter(failure.retryAfterMs);
-    throw error;
   }
 };
 

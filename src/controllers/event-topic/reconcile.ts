@@ -2,16 +2,10 @@
 import type { TopicGateway, TopicState } from '../../aws/topics.ts';
 import { ownershipOf } from '../../aws/ownership.ts';
 import type { EventTopic, EventTopicStatus } from '../../crds/index.ts';
-import {
-  done,
-  requeueAfter,
-  terminal,
-  type ReconcileResult,
-  type Reconciler,
-} from '../../runtime/controller.ts';
+import { done, terminal, type ReconcileResult, type Reconciler } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { withFinalizer, type FinalizerClient } from '../../runtime/finalizers.ts';
-import { failureOf, withConditions } from '../shared/outcome.ts';
+import { failureOf, settleFailure, withConditions, type ConditionValue } from '../shared/outcome.ts';
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
 import { changedFields, isNoop, planResource } from '../shared/plan.ts';
 import { desiredTopic } from './desired.ts';
@@ -33,22 +27,10 @@ export const reconcileEventTopic: Reconciler<EventTopic, EventTopicServices> = a
       cleanup: (current) => cleanupTopic(current, ctx),
     });
   } catch (error) {
-    const failure = failureOf(error);
-    ctx.log.warn({ err: error, reason: failure.reason }, 'reconcile failed');
-    await writeStatus(ctx, topic, {
-      ready: topic.status?.topicArn
-        ? undefined
-        : { status: 'False', reason: failure.reason, message: failure.message },
-      synced: { status: 'False', reason: failure.reason, message: failure.message },
-    }).catch((statusError: unknown) =>
-      ctx.log.debug({ err: statusError }, 'status write after failure failed'),
+    return settleFailure(ctx, topic, error, failureOf(error), (problem) =>
+      // Ready stays as it was once the topic exists: a failed update does not make it unusable.
+      writeStatus(ctx, topic, { ready: topic.status?.topicArn ? undefined : problem, synced: problem }),
     );
-    if (!failure.retry) {
-      ctx.recorder.event(topic, 'Warning', failure.reason, failure.message);
-      return terminal(failure.reason, failure.message);
-    }
-    if (failure.retryAfterMs !== undefined) return requeueAfter(failure.retryAfterMs);
-    throw error;
   }
 };
 
@@ -131,12 +113,6 @@ async function cleanupTopic(topic: EventTopic, ctx: EventTopicServices): Promise
   await ctx.topics.deleteTopic(actual.arn);
   ctx.recorder.event(topic, 'Normal', 'Deleted', `Deleted SNS topic ${desired.name}`);
   return done();
-}
-
-interface ConditionValue {
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
 }
 
 async function writeStatus(

@@ -2,6 +2,17 @@
 // what the runtime does next (retry with backoff, or stop because only a spec change can help).
 import { AwsError } from '../../aws/errors.ts';
 import { setCondition, type Condition, type ConditionUpdate } from '../../runtime/conditions.ts';
+import { requeueAfter, terminal, type ReconcileResult } from '../../runtime/controller.ts';
+import type { EventRecorder } from '../../runtime/events.ts';
+import type { Logger } from '../../runtime/logging.ts';
+import type { KubeObject } from '../../runtime/types.ts';
+
+/** One condition's value, as the controllers write it. */
+export interface ConditionValue {
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
 
 export interface Failure {
   /** CamelCase condition reason. */
@@ -47,4 +58,28 @@ export function withConditions(
     );
   }
   return next;
+}
+
+/**
+ * The end of every failed reconcile: log it, say it in status (`writeProblem` gets the condition
+ * value; a failing status write is only logged), then stop with an Event when no retry can help,
+ * wait as long as AWS asked, or rethrow so the runtime backs off.
+ */
+export async function settleFailure(
+  ctx: { log: Logger; recorder: EventRecorder },
+  obj: KubeObject,
+  error: unknown,
+  failure: Failure,
+  writeProblem: (problem: ConditionValue) => Promise<void>,
+): Promise<ReconcileResult> {
+  ctx.log.warn({ err: error, reason: failure.reason }, 'reconcile failed');
+  await writeProblem({ status: 'False', reason: failure.reason, message: failure.message }).catch(
+    (statusError: unknown) => ctx.log.debug({ err: statusError }, 'status write after failure failed'),
+  );
+  if (!failure.retry) {
+    ctx.recorder.event(obj, 'Warning', failure.reason, failure.message);
+    return terminal(failure.reason, failure.message);
+  }
+  if (failure.retryAfterMs !== undefined) return requeueAfter(failure.retryAfterMs);
+  throw error;
 }
