@@ -13,6 +13,7 @@ import { isForbidden, KubeClient } from '../../src/runtime/kube.ts';
 import { kubeLeaseClient } from '../../src/runtime/leaderelection.ts';
 import type { KubeObject, ResourceRef } from '../../src/runtime/types.ts';
 import { eventually, helmPath, kubeConfig, repoRoot, uniqueName } from './support/bed.ts';
+import { installCrds } from './support/crds.ts';
 import {
   canI,
   chartDir,
@@ -358,6 +359,8 @@ describe('the chart installed on the bed, cluster-wide', () => {
   const admin = new KubeClient(kubeConfig());
 
   beforeAll(async () => {
+    // On a fresh bed helm installs the CRDs itself without waiting for them to be served.
+    await installCrds();
     await kubectl(['create', 'namespace', shop]);
     chart = await installChart(home, { operator: { clusterName: home } });
     sa = chart.client();
