@@ -19,10 +19,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll } from 'vitest';
+import { deploymentEnv } from '../../../services/local/environment.ts';
 import { eventually, kubeConfig, uniqueName } from './bed.ts';
 import { deleteAll, getObject, waitForCondition } from './controllers.ts';
 import { installCrds, kubectl } from './crds.ts';
-import { envOf, getDeployment } from './ecommerce.ts';
 import {
   createDatabase,
   directFlow,
@@ -99,18 +99,16 @@ async function operatorFlow(options: FlowOptions): Promise<Flow> {
       };
     }
     for (const { metadata } of ofKind(samples, 'EcommerceService')) {
-      const injected = await eventually(
-        async () => {
-          if (!(await getObject(namespace, 'ecommerceservices', metadata.name))) return undefined;
-          const deployment = getDeployment(namespace, metadata.name);
-          return deployment && envOf(deployment);
-        },
+      // Resolved as the kubelet would, and as `make run-services` reads it; DATABASE_URL comes
+      // from a Secret there (missing on the bed, so left out), from the test's database here.
+      const { env } = await eventually(
+        async () =>
+          (await getObject(namespace, 'ecommerceservices', metadata.name))
+            ? deploymentEnv(kubectl, namespace, metadata.name)
+            : undefined,
         { what: `the Deployment of ${metadata.name}` },
       );
-      // Values only: DATABASE_URL comes from a Secret there, from the test's database here.
-      flow.injected[metadata.name] = Object.fromEntries(
-        Object.entries(injected).filter((entry): entry is [string, string] => entry[1] !== undefined),
-      );
+      flow.injected[metadata.name] = env;
     }
     return flow;
   } catch (error) {
