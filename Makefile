@@ -116,3 +116,10 @@ test: test-argocd
 .PHONY: test-e2e
 test-e2e: deps ## End-to-end on a kind cluster (needs Docker, kind, kubectl, helm and internet); E2E_KEEP=1 keeps it
 	test/e2e/run.sh
+
+# ---- the sample services on this machine -------------------------------------------------
+SERVICES_NAMESPACE ?= shop
+SERVICES_PORT ?= 18080
+.PHONY: run-services
+run-services: deps ## Run the samples' services as local processes with their Deployments' environment (beside make run)
+	node hack/run-services.ts --namespace $(SERVICES_NAMESPACE) --port $(SERVICES_PORT)
