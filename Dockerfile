@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The operator image. Build: docker build -t pubsub-operator:dev .
 #
 # The base image is a build argument, so the image builds where no public registry is reachable:
