@@ -123,3 +123,8 @@ SERVICES_PORT ?= 18080
 .PHONY: run-services
 run-services: deps ## Run the samples' services as local processes with their Deployments' environment (beside make run)
 	node hack/run-services.ts --namespace $(SERVICES_NAMESPACE) --port $(SERVICES_PORT)
+
+# ---- benchmarks --------------------------------------------------------------------------
+.PHONY: bench
+bench: deps env-up ## Messages per second of one payment-service process on the bed (BENCH_ARGS="--runs 3 --concurrency 10,20")
+	node bench/payment-throughput.ts $(BENCH_ARGS)

@@ -273,9 +273,13 @@ export interface ServiceProcess {
   kill(): Promise<void>;
 }
 
-/** Starts `node services/main.ts <service>` and resolves once it serves HTTP. */
-export async function startService(name: ServiceName, env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [`${repoRoot}services/main.ts`, name], {
+/** Starts `node services/main.ts <service>` (or another entry script) and resolves once it serves HTTP. */
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  options: { entry?: string } = {},
+): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [options.entry ?? `${repoRoot}services/main.ts`, name], {
     env,
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
