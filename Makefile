@@ -128,3 +128,17 @@ run-services: deps ## Run the samples' services as local processes with their De
 .PHONY: bench
 bench: deps env-up ## Messages per second of one payment-service process on the bed (BENCH_ARGS="--runs 3 --concurrency 10,20")
 	node bench/payment-throughput.ts $(BENCH_ARGS)
+
+# ---- images without a registry -------------------------------------------------------------
+# Both Dockerfiles take their Node 24 base as a build argument. Without BASE_IMAGE, the base is
+# pubsub-local/node:24, built by hack/local-base-image.sh from Debian's packages and the npm
+# registry, so no container registry is needed (docs/install.md). Needs a running Docker engine.
+OPERATOR_IMAGE ?= pubsub-operator:dev
+SERVICES_IMAGE ?= pubsub-services:dev
+.PHONY: images
+images: ## Build the operator and services images (BASE_IMAGE=<a Node 24 image>, else a local pubsub-local/node:24)
+	base="$(BASE_IMAGE)"; \
+	if [ -z "$$base" ]; then $(ROOT)/hack/local-base-image.sh; base=pubsub-local/node:24; fi; \
+	docker build --build-arg BASE_IMAGE="$$base" -t $(OPERATOR_IMAGE) $(ROOT); \
+	docker build --build-arg NODE_IMAGE="$$base" -t $(SERVICES_IMAGE) $(ROOT)/services; \
+	docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -F -e "$(OPERATOR_IMAGE) " -e "$(SERVICES_IMAGE) " -e "$$base " || true
