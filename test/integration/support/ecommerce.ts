@@ -14,6 +14,7 @@ export interface Container {
   env?: { name: string; value?: string; valueFrom?: unknown }[];
   securityContext?: Record<string, unknown>;
   readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
   volumeMounts?: { name: string; mountPath: string }[];
 }
 
