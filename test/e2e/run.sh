@@ -56,7 +56,10 @@ kind load docker-image pubsub-operator:e2e --name "$cluster"
 services=0
 if [[ -f services/Dockerfile ]]; then
   say "building pubsub-services:e2e from services/Dockerfile"
-  docker build "${build_args[@]}" -t pubsub-services:e2e -f services/Dockerfile "${E2E_SERVICES_CONTEXT:-.}"
+  services_args=()
+  [[ -n "${BASE_IMAGE:-}" ]] && services_args+=(--build-arg "NODE_IMAGE=$BASE_IMAGE")
+  # The services image builds from its own folder, with its own package.json and lockfile.
+  docker build "${services_args[@]}" -t pubsub-services:e2e services
   kind load docker-image pubsub-services:e2e --name "$cluster"
   services=1
 else
