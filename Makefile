@@ -142,3 +142,7 @@ images: ## Build the operator and services images (BASE_IMAGE=<a Node 24 image>,
 	docker build --build-arg BASE_IMAGE="$$base" -t $(OPERATOR_IMAGE) $(ROOT); \
 	docker build --build-arg NODE_IMAGE="$$base" -t $(SERVICES_IMAGE) $(ROOT)/services; \
 	docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -F -e "$(OPERATOR_IMAGE) " -e "$(SERVICES_IMAGE) " -e "$$base " || true
+
+.PHONY: bench-scaling
+bench-scaling: deps env-up ## Time from a backlog appearing to the payment service's replicas changing (default 10 s poll)
+	node bench/scale-latency.ts $(BENCH_ARGS)
