@@ -30,7 +30,7 @@ interface Harness {
   manager: Manager;
   exits: number[];
   reconciled: string[];
-  gate: { slow: boolean; release?: () => void; entered?: () => void };
+  gate: { slow: boolean; holdName?: string; release?: () => void; entered?: () => void };
 }
 
 function mirrorManager(leaseName: string): Harness {
@@ -62,7 +62,9 @@ function mirrorManager(leaseName: string): Harness {
       const cm = req.object;
       if (!cm || cm.metadata?.labels?.['role'] !== 'source' || cm.metadata.deletionTimestamp) return done();
       reconciled.push(req.key);
-      if (gate.slow) {
+      // Only the object the test stops on is held: a late reconcile of another key (the copy of
+      // alpha being recreated re-enqueues alpha) must not take its place.
+      if (gate.slow && req.name === gate.holdName) {
         gate.entered?.();
         await new Promise<void>((resolve) => (gate.release = resolve));
       }
@@ -123,6 +125,7 @@ describe('Manager', () => {
 
       // Stop while a reconcile is in flight: it must be allowed to finish before the Lease goes.
       h.gate.slow = true;
+      h.gate.holdName = 'beta';
       const entered = new Promise<void>((resolve) => (h.gate.entered = resolve));
       await client.create(CONFIGMAPS, source('beta', { k: 'b' }));
       await entered;
