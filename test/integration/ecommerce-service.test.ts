@@ -237,15 +237,11 @@ describe('the Builtin scaler', () => {
     await sendMessages(url, 23);
     // 23 messages at 5 per replica: 5 replicas (1 + 4, within the step).
     await waitForReplicas(ns, 'payment-service', 5);
-    const scaled = await waitForCondition(
-      ns,
-      'ecommerceservices',
-      'payment-service',
-      'Scaling',
-      'True',
-      'ScaledUp',
-    );
-    expect(scaled.status).toMatchObject({ backlog: 23, desiredReplicas: 5 });
+    // ScaledUp lasts one poll: by the time five pods are available the scaler may already report
+    // Steady, so the scale itself is checked through status and its Event.
+    const scaled = await statusMatching('payment-service', { backlog: 23, desiredReplicas: 5 });
+    expect(['ScaledUp', 'Steady']).toContain(conditionOf(scaled, 'Scaling')?.reason);
+    expect(conditionOf(scaled, 'Scaling')?.status).toBe('True');
     expect(statusField(scaled, 'lastScaleTime')).toEqual(expect.any(String));
     expect(eventReasons(ns, 'EcommerceService', 'payment-service')).toContain('ScaledUp');
     // The scaler owns replicas under its own field manager; the main apply never sets them.
