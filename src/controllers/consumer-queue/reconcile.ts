@@ -18,7 +18,7 @@ import {
 import { removeCondition } from '../../runtime/conditions.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { withFinalizer, type FinalizerClient } from '../../runtime/finalizers.ts';
-import { failureOf, settleFailure, withConditions, type ConditionValue } from '../shared/outcome.ts';
+import { failureOf, nextStatus, settleFailure, type ConditionValue } from '../shared/outcome.ts';
 import { changedFields, isNoop, planResource, type DesiredResource } from '../shared/plan.ts';
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
 import { ALARMS_CONDITION, deleteQueueAlarms, syncAlarms, type AlarmCondition } from './alarm-sync.ts';
@@ -345,20 +345,17 @@ async function writeStatus(
   },
 ): Promise<void> {
   const previous = cq.status ?? {};
-  const generation = cq.metadata?.generation;
-  const status: ConsumerQueueStatus = {
-    ...previous,
-    ...next.fields,
-    ...(generation !== undefined ? { observedGeneration: generation } : {}),
-    conditions: withConditions(
-      next.alarms === null ? removeCondition(previous.conditions, ALARMS_CONDITION) : previous.conditions,
-      generation,
-      [
-        ...(next.ready ? [{ type: 'Ready', ...next.ready }] : []),
-        { type: 'Synced', ...next.synced },
-        ...(next.alarms ? [{ type: ALARMS_CONDITION, ...next.alarms }] : []),
-      ],
-    ),
-  };
+  const status = nextStatus<ConsumerQueueStatus>(
+    next.alarms === null
+      ? { ...previous, conditions: removeCondition(previous.conditions, ALARMS_CONDITION) }
+      : previous,
+    cq.metadata?.generation,
+    next.fields ?? {},
+    [
+      ...(next.ready ? [{ type: 'Ready', ...next.ready }] : []),
+      { type: 'Synced', ...next.synced },
+      ...(next.alarms ? [{ type: ALARMS_CONDITION, ...next.alarms }] : []),
+    ],
+  );
   await ctx.status.apply(cq, status);
 }

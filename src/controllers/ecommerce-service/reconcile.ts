@@ -30,7 +30,7 @@ import { SCALED_OBJECTS, TRIGGER_AUTHENTICATIONS } from '../resources.ts';
 import {
   failureOf,
   settleFailure,
-  withConditions,
+  nextStatus,
   type ConditionValue,
   type Failure,
 } from '../shared/outcome.ts';
@@ -552,22 +552,17 @@ async function builtinScaler({ key, svc, deployment, queue }: ScaleInputs, ctx: 
 async function writeStatus(ctx: Ctx, svc: EcommerceService, next: Outcome): Promise<void> {
   const previous: EcommerceServiceStatus = { ...svc.status };
   for (const field of next.drop ?? []) delete previous[field];
-  const generation = svc.metadata?.generation;
-  const status: EcommerceServiceStatus = {
-    ...previous,
-    ...next.fields,
-    ...(generation !== undefined ? { observedGeneration: generation } : {}),
-    conditions: withConditions(
-      previous.conditions,
-      generation,
-      [
-        { type: 'Ready', ...next.ready },
-        ...(next.available ? [{ type: 'Available', ...next.available }] : []),
-        ...(next.scaling ? [{ type: 'Scaling', ...next.scaling }] : []),
-        { type: 'Synced', ...next.synced },
-      ],
-      new Date(ctx.now()),
-    ),
-  };
+  const status = nextStatus<EcommerceServiceStatus>(
+    previous,
+    svc.metadata?.generation,
+    next.fields ?? {},
+    [
+      { type: 'Ready', ...next.ready },
+      ...(next.available ? [{ type: 'Available', ...next.available }] : []),
+      ...(next.scaling ? [{ type: 'Scaling', ...next.scaling }] : []),
+      { type: 'Synced', ...next.synced },
+    ],
+    new Date(ctx.now()),
+  );
   await ctx.status.apply(svc, status);
 }

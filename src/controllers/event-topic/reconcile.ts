@@ -5,7 +5,7 @@ import type { EventTopic, EventTopicStatus } from '../../crds/index.ts';
 import { done, terminal, type ReconcileResult, type Reconciler } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { withFinalizer, type FinalizerClient } from '../../runtime/finalizers.ts';
-import { failureOf, settleFailure, withConditions, type ConditionValue } from '../shared/outcome.ts';
+import { failureOf, nextStatus, settleFailure, type ConditionValue } from '../shared/outcome.ts';
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
 import { changedFields, isNoop, planResource } from '../shared/plan.ts';
 import { desiredTopic } from './desired.ts';
@@ -120,18 +120,15 @@ async function writeStatus(
   topic: EventTopic,
   next: { ready: ConditionValue | undefined; synced: ConditionValue; topicName?: string; topicArn?: string },
 ): Promise<void> {
-  const previous = topic.status ?? {};
-  const generation = topic.metadata?.generation;
-  const updates = [
-    ...(next.ready ? [{ type: 'Ready', ...next.ready }] : []),
-    { type: 'Synced', ...next.synced },
-  ];
-  const status: EventTopicStatus = {
-    ...previous,
-    ...(next.topicName !== undefined ? { topicName: next.topicName } : {}),
-    ...(next.topicArn !== undefined ? { topicArn: next.topicArn } : {}),
-    ...(generation !== undefined ? { observedGeneration: generation } : {}),
-    conditions: withConditions(previous.conditions, generation, updates),
-  };
+  const status = nextStatus<EventTopicStatus>(
+    topic.status ?? {},
+    topic.metadata?.generation,
+    // A failure write names neither: what status already records stays.
+    {
+      ...(next.topicName !== undefined ? { topicName: next.topicName } : {}),
+      ...(next.topicArn !== undefined ? { topicArn: next.topicArn } : {}),
+    },
+    [...(next.ready ? [{ type: 'Ready', ...next.ready }] : []), { type: 'Synced', ...next.synced }],
+  );
   await ctx.status.apply(topic, status);
 }

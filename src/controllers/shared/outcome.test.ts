@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AwsError } from '../../aws/errors.ts';
 import { silentLogger } from '../../runtime/logging.ts';
-import { failureOf, settleFailure, type ConditionValue } from './outcome.ts';
+import { failureOf, nextStatus, settleFailure, type ConditionValue } from './outcome.ts';
 
 const obj = { apiVersion: 'v1', kind: 'Thing', metadata: { name: 't', namespace: 'ns' } };
 
@@ -63,5 +63,61 @@ describe('settleFailure', () => {
       Promise.reject(new Error('apiserver down')),
     );
     expect(result.kind).toBe('terminal');
+  });
+});
+
+describe('nextStatus', () => {
+  const now = new Date('2026-01-02T03:04:05Z');
+  const previous = {
+    topicArn: 'arn:old',
+    observedGeneration: 1,
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True' as const,
+        reason: 'Available',
+        message: '',
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+        observedGeneration: 1,
+      },
+    ],
+  };
+
+  it('keeps what it is not told, sets what it is, and stamps the generation on status and conditions', () => {
+    const status = nextStatus(
+      previous,
+      2,
+      { topicName: 't' } as Record<string, unknown>,
+      [
+        { type: 'Ready', status: 'True', reason: 'Available', message: '' },
+        { type: 'Synced', status: 'False', reason: 'AwsUnavailable', message: 'down' },
+      ],
+      now,
+    );
+    expect(status).toMatchObject({ topicArn: 'arn:old', topicName: 't', observedGeneration: 2 });
+    expect(status.conditions).toEqual([
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Available',
+        message: '',
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+        observedGeneration: 2,
+      },
+      {
+        type: 'Synced',
+        status: 'False',
+        reason: 'AwsUnavailable',
+        message: 'down',
+        lastTransitionTime: '2026-01-02T03:04:05Z',
+        observedGeneration: 2,
+      },
+    ]);
+  });
+
+  it('drops a field given as undefined, so the apply removes it', () => {
+    expect(
+      JSON.parse(JSON.stringify(nextStatus(previous, 2, { topicArn: undefined }, [], now))),
+    ).not.toHaveProperty('topicArn');
   });
 });

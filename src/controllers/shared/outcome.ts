@@ -83,3 +83,23 @@ export async function settleFailure(
   if (failure.retryAfterMs !== undefined) return requeueAfter(failure.retryAfterMs);
   throw error;
 }
+
+/**
+ * The status a reconcile writes: the previous one with `fields` over it, observedGeneration, and
+ * the condition updates stamped with the object's generation. Fields set to undefined are left
+ * out of the apply, and so removed.
+ */
+export function nextStatus<S extends { conditions?: readonly Condition[]; observedGeneration?: number }>(
+  previous: S,
+  generation: number | undefined,
+  fields: Partial<S>,
+  updates: readonly Omit<ConditionUpdate, 'observedGeneration'>[],
+  now: Date = new Date(),
+): S {
+  return {
+    ...previous,
+    ...fields,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    conditions: withConditions(previous.conditions, generation, updates, now),
+  };
+}
