@@ -17,7 +17,7 @@ import {
 } from '../../src/aws/cloudwatch.ts';
 import { createCloudWatchClient, type AwsSettings } from '../../src/aws/config.ts';
 import type { AlarmStatus } from '../../src/crds/consumer-queue.ts';
-import { bedEnv, eventually, uniqueName } from './support/bed.ts';
+import { awsClientConfig, bedEnv, eventually, uniqueName } from './support/bed.ts';
 import { crdTestNamespace, kubectl, objectOf, tryCreate } from './support/crds.ts';
 import {
   applyObject,
@@ -315,7 +315,9 @@ describe('CloudWatch metrics through the gateway', () => {
     connectTimeoutMs: 3_000,
     requestTimeoutMs: 30_000,
   };
-  const gateway = () => new CloudWatchGateway(createCloudWatchClient(settings));
+  // The bed's credentials, not whatever the shell running the tests has.
+  const gateway = () =>
+    new CloudWatchGateway(createCloudWatchClient(settings, { credentials: awsClientConfig().credentials }));
 
   it('publishes backlog per replica under PubSubOperator, read back with GetMetricData', async () => {
     const service = uniqueName('payment');
