@@ -55,7 +55,7 @@ export const TopicRefSchema = z
     namespace: namespaceName()
       .optional()
       .describe(
-        "Namespace of the EventTopic. Default: this object's namespace. The topic must list this namespace in spec.allowedConsumerNamespaces.",
+        "Namespace of the EventTopic. Default: this object's namespace; leaving it out and naming this object's own namespace are the same reference. A topic of another namespace must consent: spec.allowedConsumerNamespaces to subscribe, spec.allowedPublisherNamespaces to publish.",
       ),
   })
   .describe('Reference to an EventTopic.');

@@ -16,6 +16,26 @@ import { doc } from './structural.ts';
 // SNS topic names: 1-256 letters, digits, '-' and '_'; FIFO topic names end in '.fifo' (counted).
 const TOPIC_NAME = /^[A-Za-z0-9_-]+(\.fifo)?$/;
 
+/** A list of namespaces that may use the topic in one way; '*' allows every namespace. */
+const namespaceAllowList = (description: string, field: string) =>
+  z
+    .array(
+      formatted(
+        /^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/,
+        63,
+        "each entry must be a namespace name (at most 63 lower-case letters, digits and '-') or '*'",
+      ),
+    )
+    .max(64)
+    .meta(
+      doc(description, {
+        rule: "!self.exists(n, n == '*') || size(self) == 1",
+        message: `${field}: '*' already allows every namespace and must be the only entry`,
+      }),
+    )
+    .meta({ 'x-kubernetes-list-type': 'set' })
+    .optional();
+
 export const EventTopicSpecSchema = z
   .object({
     topicName: formatted(
@@ -66,27 +86,14 @@ export const EventTopicSpecSchema = z
       })
       .optional()
       .describe('Server-side encryption of the topic. Default: not encrypted.'),
-    allowedConsumerNamespaces: z
-      .array(
-        formatted(
-          /^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/,
-          63,
-          "each entry must be a namespace name (at most 63 lower-case letters, digits and '-') or '*'",
-        ),
-      )
-      .max(64)
-      .meta(
-        doc(
-          "Namespaces whose ConsumerQueues may subscribe to this topic (at most 64). '*' allows every namespace. Default: only this topic's own namespace.",
-          {
-            rule: "!self.exists(n, n == '*') || size(self) == 1",
-            message:
-              "allowedConsumerNamespaces: '*' already allows every namespace and must be the only entry",
-          },
-        ),
-      )
-      .meta({ 'x-kubernetes-list-type': 'set' })
-      .optional(),
+    allowedConsumerNamespaces: namespaceAllowList(
+      "Namespaces whose ConsumerQueues may subscribe to this topic (at most 64). '*' allows every namespace. Default: only this topic's own namespace.",
+      'allowedConsumerNamespaces',
+    ),
+    allowedPublisherNamespaces: namespaceAllowList(
+      "Namespaces whose EcommerceServices may publish to this topic, and whose ConsumerQueues may name it as their alarms' action (at most 64). '*' allows every namespace. Default: only this topic's own namespace. Without it a service of another namespace gets neither the topic's ARN nor sns:Publish in its IAM policy.",
+      'allowedPublisherNamespaces',
+    ),
     tags: TagsSchema.optional(),
     deletionPolicy: DeletionPolicySchema,
   })

@@ -1,0 +1,109 @@
+// Pure: the one place for references between the operator's objects. A reference names an object
+// by namespace and name; an omitted namespace and the referrer's own namespace are the same
+// reference. Using an EventTopic from another namespace needs that topic's consent: subscribing
+// needs spec.allowedConsumerNamespaces, publishing (a service, or a queue's alarm actions) needs
+// spec.allowedPublisherNamespaces. A topic's own namespace always may do both.
+import type { ConsumerQueue, EventTopic } from '../../crds/index.ts';
+
+export interface ObjectKey {
+  namespace: string;
+  name: string;
+}
+
+/** A reference as a spec writes it: the namespace may be left out. */
+export interface Reference {
+  name: string;
+  namespace?: string | undefined;
+}
+
+/** What a referrer does with a topic; each use has its own consent list. */
+export type TopicUse = 'subscribe' | 'publish';
+
+export const CONSENT_FIELD: Record<TopicUse, 'allowedConsumerNamespaces' | 'allowedPublisherNamespaces'> = {
+  subscribe: 'allowedConsumerNamespaces',
+  publish: 'allowedPublisherNamespaces',
+};
+
+/** The canonical key of a reference made from namespace `from`. */
+export function keyOf(ref: Reference, from: string): ObjectKey {
+  return { namespace: ref.namespace ?? from, name: ref.name };
+}
+
+export const sameKey = (a: ObjectKey, b: ObjectKey): boolean =>
+  a.namespace === b.namespace && a.name === b.name;
+
+export const describeKey = (kind: string, key: ObjectKey): string => `${kind} ${key.namespace}/${key.name}`;
+
+/**
+ * Indexes of the entries whose reference repeats an earlier entry's (after canonicalisation).
+ * Admission refuses such lists; the controllers act on the first entry only, should one get past.
+ */
+export function repeatedReferences(refs: readonly Reference[], from: string): number[] {
+  const seen: ObjectKey[] = [];
+  const repeated: number[] = [];
+  refs.forEach((ref, index) => {
+    const key = keyOf(ref, from);
+    if (seen.some((s) => sameKey(s, key))) repeated.push(index);
+    else seen.push(key);
+  });
+  return repeated;
+}
+
+/** Whether `topic` lets objects of `namespace` use it for `use`. */
+export function consents(topic: EventTopic, use: TopicUse, namespace: string): boolean {
+  if (topic.metadata?.namespace === namespace) return true;
+  const allowed: readonly string[] = topic.spec[CONSENT_FIELD[use]] ?? [];
+  return allowed.includes('*') || allowed.includes(namespace);
+}
+
+export type TopicLookup = (namespace: string, name: string) => EventTopic | undefined;
+
+const conditionTrue = (obj: { status?: { conditions?: { type: string; status: string }[] } }, type: string) =>
+  obj.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
+
+/**
+ * A topic reference resolved against the cache:
+ * - `ready`: the topic consents, is fit for the use and has an ARN (`exists`) and is Ready;
+ * - `waiting`: the topic is absent (TopicNotFound) or has no ARN yet (TopicNotReady): a condition,
+ *   not an error; the topic's own events wake the referrer;
+ * - `refused`: the topic does not consent (TopicNotAllowed) or is unfit (`unfit` says why).
+ * A refused reference grants nothing: no subscription, no policy statement, no injected ARN.
+ */
+export type TopicResolution =
+  | { key: ObjectKey; state: 'ready'; topic: EventTopic; topicArn: string; topicReady: boolean }
+  | { key: ObjectKey; state: 'waiting' | 'refused'; reason: string; message: string };
+
+export function resolveTopic(
+  ref: Reference,
+  from: string,
+  use: TopicUse,
+  lookup: TopicLookup,
+  unfit: (topic: EventTopic, text: string) => { reason: string; message: string } | undefined = () =>
+    undefined,
+): TopicResolution {
+  const key = keyOf(ref, from);
+  const text = describeKey('EventTopic', key);
+  const topic = lookup(key.namespace, key.name);
+  if (!topic) return { key, state: 'waiting', reason: 'TopicNotFound', message: `${text} does not exist` };
+  if (!consents(topic, use, from)) {
+    return {
+      key,
+      state: 'refused',
+      reason: 'TopicNotAllowed',
+      message: `${text} does not list namespace ${from} in spec.${CONSENT_FIELD[use]}, so it may not ${use === 'subscribe' ? 'be subscribed to' : 'be published to'} from there`,
+    };
+  }
+  const problem = unfit(topic, text);
+  if (problem) return { key, state: 'refused', ...problem };
+  const topicArn = topic.status?.topicArn;
+  if (!topicArn)
+    return { key, state: 'waiting', reason: 'TopicNotReady', message: `${text} has no SNS topic yet` };
+  return { key, state: 'ready', topic, topicArn, topicReady: conditionTrue(topic, 'Ready') };
+}
+
+/** Every topic key a ConsumerQueue names (subscriptions and its alarms' topic), canonical. */
+export function topicKeysOfQueue(cq: ConsumerQueue): ObjectKey[] {
+  const from = cq.metadata?.namespace ?? '';
+  const refs = [...(cq.spec.subscriptions ?? []).map((s) => s.topicRef), cq.spec.alarms?.topicRef];
+  return refs.filter((r): r is Reference => r !== undefined).map((r) => keyOf(r, from));
+}
