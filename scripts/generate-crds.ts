@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHART_CRD_DIR, CRD_DIR, renderManifests } from '../src/crds/manifests.ts';
+import { ADMISSION_DIR, CHART_CRD_DIR, CRD_DIR, renderManifests } from '../src/crds/manifests.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const check = process.argv.includes('--check');
@@ -30,7 +30,7 @@ for (const [path, text] of files) {
   }
 }
 // A CRD file nobody generates any more (a renamed or removed kind) is stale too.
-for (const dir of [CRD_DIR, CHART_CRD_DIR]) {
+for (const dir of [CRD_DIR, CHART_CRD_DIR, ADMISSION_DIR]) {
   let names: string[];
   try {
     names = readdirSync(join(root, dir));

@@ -31,6 +31,12 @@ const PLACES: { kind: string; name?: string; path: string }[] = [
   { kind: 'PodDisruptionBudget', path: 'config/manager/pod_disruption_budget.yaml' },
 ];
 
+/**
+ * Kinds the chart renders that config/ takes from elsewhere: the admission policies are generated
+ * with the CRDs (`npm run manifests`, into config/crd/admission).
+ */
+const RENDERED_ELSEWHERE = new Set(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+
 /** Labels only a Helm release has. */
 const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by'];
 
@@ -65,7 +71,7 @@ export async function renderConfig(helmOutput: string): Promise<Map<string, stri
     (await resolveConfig(fileURLToPath(new URL('../../.prettierrc.json', import.meta.url)))) ?? {};
   for (const doc of parseAllDocuments(helmOutput)) {
     if (doc.errors.length > 0) throw new Error(`helm template output: ${doc.errors[0]?.message}`);
-    if (doc.contents === null) continue;
+    if (doc.contents === null || RENDERED_ELSEWHERE.has(String(doc.get('kind')))) continue;
     const path = placeOf(doc);
     if (!path) throw new Error(`no place in config/ for ${String(doc.get('kind'))}`);
     for (const label of HELM_LABELS) doc.deleteIn(['metadata', 'labels', label]);

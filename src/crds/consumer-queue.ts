@@ -15,6 +15,9 @@ import {
 import { defineKind } from './crd.ts';
 import { doc } from './structural.ts';
 
+/** Alias of the AWS-managed key for SQS, whose key policy SNS can never use. */
+export const AWS_MANAGED_SQS_KEY = 'alias/aws/sqs';
+
 // SQS queue names: 1-80 letters, digits, '-' and '_'; FIFO queue names end in '.fifo' (counted).
 const QUEUE_NAME = /^[A-Za-z0-9_-]+(\.fifo)?$/;
 
@@ -310,6 +313,13 @@ export const ConsumerQueueSpecSchema = z
         message:
           "deadLetter.messageRetentionSeconds must be at least the queue's messageRetentionSeconds: a message keeps its original enqueue time when it moves to the dead-letter queue, so a shorter retention would drop it early",
         fieldPath: '.deadLetter.messageRetentionSeconds',
+      },
+      {
+        // The AWS-managed key's policy is AWS's and admits only principals of this account through
+        // SQS, never sns.amazonaws.com: SNS could deliver no message into the queue.
+        rule: `!has(self.subscriptions) || size(self.subscriptions) == 0 || !has(self.encryption.kmsKeyId) || !(self.encryption.kmsKeyId == '${AWS_MANAGED_SQS_KEY}' || self.encryption.kmsKeyId.endsWith(':${AWS_MANAGED_SQS_KEY}'))`,
+        message: `encryption.kmsKeyId: the AWS-managed key ${AWS_MANAGED_SQS_KEY} cannot encrypt a queue with subscriptions: its key policy can never admit sns.amazonaws.com, so SNS could deliver no message. Use a customer-managed key whose key policy lets sns.amazonaws.com use it (kms:GenerateDataKey*, kms:Decrypt), or sqsManaged`,
+        fieldPath: '.encryption.kmsKeyId',
       },
       {
         rule: '!has(self.alarms) || !has(self.alarms.deadLetterNotEmpty) || self.deadLetter.enabled',

@@ -199,6 +199,36 @@ describe('the chart, rendered', () => {
   });
 });
 
+describe('the admission policies', () => {
+  const policyKinds = ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
+  const committed = () =>
+    readFileSync(`${repoRoot}config/crd/admission/topic-references.yaml`, 'utf8')
+      .split(/^---$/m)
+      .map((text) => parse(text) as KubeObject);
+
+  it('are installed by the chart by default, as config/crd/admission has them', async () => {
+    const rendered = (await renderChart()).filter((o) => policyKinds.includes(o.kind));
+    const byName = (a: { kind?: string; metadata?: { name?: string } }) => `${a.kind}/${a.metadata?.name}`;
+    expect(rendered.map(byName).sort()).toEqual(committed().map(byName).sort());
+    for (const object of committed()) {
+      const twin = rendered.find((o) => byName(o) === byName(object)) as unknown as KubeObject;
+      expect((twin as { spec?: unknown }).spec).toEqual((object as { spec?: unknown }).spec);
+    }
+  });
+
+  it('are left out with admissionPolicy.enabled=false', async () => {
+    const rendered = await renderChart({ admissionPolicy: { enabled: false } });
+    expect(rendered.filter((o) => policyKinds.includes(o.kind))).toEqual([]);
+  });
+
+  it('are part of config/crd, so `kubectl apply -k config/default` installs them with the CRDs', async () => {
+    const objects = (await kubectl(['kustomize', `${repoRoot}config/crd`]))
+      .split(/^---$/m)
+      .map((text) => parse(text) as KubeObject);
+    for (const kind of policyKinds) expect(objects.filter((o) => o.kind === kind)).toHaveLength(2);
+  });
+});
+
 describe('the kustomize config', () => {
   it('is the chart rendered with its defaults (`make config-from-chart` is up to date)', async () => {
     const files = await renderConfig(helmTemplate(helmPath(), repoRoot));
@@ -240,6 +270,10 @@ describe('the kustomize config', () => {
     expect(Math.max(...crds.map(wave))).toBeLessThan(Math.min(...samples.map(wave)));
     for (const crd of crds)
       expect(crd.metadata?.annotations?.['argocd.argoproj.io/sync-options']).toContain('Prune=false');
+    // The admission policies sync with the CRDs, so they are in force before the first sample.
+    const policies = objects.filter((o) => o.apiVersion === 'admissionregistration.k8s.io/v1');
+    expect(policies).toHaveLength(4);
+    expect(Math.max(...policies.map(wave))).toBeLessThan(Math.min(...samples.map(wave)));
     for (const sample of samples)
       expect(sample.metadata?.annotations?.['argocd.argoproj.io/sync-options']).toContain(
         'SkipDryRunOnMissingResource=true',

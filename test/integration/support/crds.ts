@@ -25,16 +25,13 @@ export function kubectl(args: string[], input?: string): string {
   });
 }
 
-/** Server-side applies config/crd/bases and waits until the API serves all three kinds. */
+/**
+ * Server-side applies config/crd/bases and config/crd/admission, then waits until the API serves all
+ * three kinds and the admission policies are in force.
+ */
 export async function installCrds(): Promise<void> {
-  kubectl([
-    'apply',
-    '--server-side',
-    '--force-conflicts',
-    '--field-manager=pubsub-crd-tests',
-    '-f',
-    'config/crd/bases',
-  ]);
+  for (const dir of ['config/crd/bases', 'config/crd/admission'])
+    kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=pubsub-crd-tests', '-f', dir]);
   kubectl([
     'wait',
     '--for=condition=Established',
@@ -50,6 +47,23 @@ export async function installCrds(): Promise<void> {
       },
     );
   }
+  await admissionPoliciesInForce();
+}
+
+/**
+ * A new ValidatingAdmissionPolicy takes a moment to be enforced: waits until a dry run of a
+ * ConsumerQueue naming one topic twice (with and without its namespace) is refused.
+ */
+async function admissionPoliciesInForce(): Promise<void> {
+  const namespace = 'default';
+  const probe = objectOf('consumerqueues', 'admission-probe', {
+    subscriptions: [{ topicRef: { name: 'probe' } }, { topicRef: { name: 'probe', namespace } }],
+  });
+  await eventually(
+    async () =>
+      (await tryCreate(namespace, 'consumerqueues', probe))?.includes('names EventTopic') ? true : undefined,
+    { what: 'the admission policies to be in force' },
+  );
 }
 
 /**
