@@ -62,7 +62,9 @@ export const QueueEncryptionSchema = z
     sqsManaged: z
       .boolean()
       .optional()
-      .describe('Encrypt messages at rest with SQS-owned keys (SSE-SQS). Cannot be combined with kmsKeyId.'),
+      .describe(
+        'Encrypt messages at rest with SQS-owned keys (SSE-SQS). Default true unless kmsKeyId is set: false is the one way to store messages unencrypted. true cannot be combined with kmsKeyId.',
+      ),
     kmsKeyId: kmsKeyId()
       .optional()
       .describe(
@@ -80,7 +82,7 @@ export const QueueEncryptionSchema = z
   .default({ sqsManaged: true })
   .meta(
     doc(
-      'Server-side encryption of the queue and its dead-letter queue. Default: SQS-managed encryption (sqsManaged: true).',
+      'Server-side encryption of the queue and its dead-letter queue. Default, whether encryption is left out or given as {}: SQS-managed encryption (sqsManaged: true). A queue with subscriptions cannot use the AWS-managed key alias/aws/sqs, whose key policy SNS can never use; a customer-managed key must let sns.amazonaws.com use it (kms:GenerateDataKey*, kms:Decrypt).',
       {
         rule: '!(has(self.sqsManaged) && self.sqsManaged && has(self.kmsKeyId))',
         message: 'encryption: choose either sqsManaged or kmsKeyId, not both',

@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CHART_CRD_DIR, CRD_DIR, KINDS, KUSTOMIZATION, crdFileName, renderManifests } from './manifests.ts';
+import {
+  ADMISSION_FILE,
+  CHART_ADMISSION_TEMPLATE,
+  CHART_CRD_DIR,
+  CRD_DIR,
+  KINDS,
+  KUSTOMIZATION,
+  crdFileName,
+  renderManifests,
+} from './manifests.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const files = renderManifests();
@@ -45,9 +54,27 @@ describe('generated manifests', () => {
     }
   });
 
-  it('list every CRD in the kustomization', () => {
+  it('list every CRD and the admission policies in the kustomization', () => {
     const kustomization = parse(files.get(KUSTOMIZATION) ?? '') as Node;
-    expect(kustomization['resources']).toEqual(KINDS.map((def) => `bases/${crdFileName(def)}`));
+    expect(kustomization['resources']).toEqual([
+      ...KINDS.map((def) => `bases/${crdFileName(def)}`),
+      'admission/topic-references.yaml',
+    ]);
+  });
+
+  it('give the chart the same admission policies, behind admissionPolicy.enabled', () => {
+    const policies = files.get(ADMISSION_FILE) ?? '';
+    expect(policies).toContain('kind: ValidatingAdmissionPolicy\n');
+    expect(files.get(CHART_ADMISSION_TEMPLATE)).toBe(
+      `{{- if .Values.admissionPolicy.enabled }}\n${policies}{{- end }}\n`,
+    );
+    const docs = policies.split(/^---$/m).map((text) => parse(text) as Node);
+    expect(docs.map((d) => d['kind'])).toEqual([
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ]);
   });
 
   it.each([

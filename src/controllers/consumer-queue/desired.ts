@@ -172,7 +172,7 @@ export function queuePolicy(queueArn: string, topicArns: readonly string[]): Rec
   return { Version: '2012-10-17', Id: `${queueArn}/pubsub-operator`, Statement: statements };
 }
 
-function encryptionAttributes(cq: ConsumerQueue): Attributes {
+export function encryptionAttributes(cq: ConsumerQueue): Attributes {
   const { encryption } = cq.spec;
   if (encryption.kmsKeyId) {
     return {
@@ -183,7 +183,8 @@ function encryptionAttributes(cq: ConsumerQueue): Attributes {
         : {}),
     };
   }
-  return { SqsManagedSseEnabled: String(encryption.sqsManaged ?? false), KmsMasterKeyId: '' };
+  // Without a key, SQS-managed encryption unless switched off: `encryption: {}` is the default.
+  return { SqsManagedSseEnabled: String(encryption.sqsManaged ?? true), KmsMasterKeyId: '' };
 }
 
 function fifoAttributes(cq: ConsumerQueue): Attributes {
