@@ -2,7 +2,7 @@
 // turn the reports into Prometheus series, and tests count them to pin down what an operation costs.
 import { Counter, Histogram, type Registry } from 'prom-client';
 
-export type AwsService = 'sqs' | 'sns' | 'cloudwatch' | 'sts';
+export type AwsService = 'sqs' | 'sns' | 'cloudwatch' | 'sts' | 'kms';
 
 /** One logical API call: every retry the SDK made for it is inside `durationSeconds` and `attempts`. */
 export interface AwsCall {

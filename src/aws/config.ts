@@ -5,6 +5,7 @@ import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { STSClient } from '@aws-sdk/client-sts';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { observeCalls, type AwsCallObserver, type AwsService, type MiddlewareStackLike } from './calls.ts';
 
 export interface AwsSettings {
@@ -123,11 +124,16 @@ export function createStsClient(settings: AwsSettings, options: ClientOptions = 
   return observed(new STSClient(baseConfig(settings, options)), 'sts', options);
 }
 
+export function createKmsClient(settings: AwsSettings, options: ClientOptions = {}): KMSClient {
+  return observed(new KMSClient(baseConfig(settings, options)), 'kms', options);
+}
+
 export interface AwsClients {
   sqs: SQSClient;
   sns: SNSClient;
   cloudwatch: CloudWatchClient;
   sts: STSClient;
+  kms: KMSClient;
   /** Closes every client's connections. */
   destroy(): void;
 }
@@ -138,6 +144,7 @@ export function createAwsClients(settings: AwsSettings, options: ClientOptions =
     sns: createSnsClient(settings, options),
     cloudwatch: createCloudWatchClient(settings, options),
     sts: createStsClient(settings, options),
+    kms: createKmsClient(settings, options),
   };
   return {
     ...clients,

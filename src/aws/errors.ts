@@ -305,6 +305,8 @@ export class AwsError extends Error {
 }
 
 export const isNotFound = (error: unknown): boolean => classify(error).kind === 'notFound';
+/** Whether AWS refused the call for lack of permission (of the caller or by a resource policy). */
+export const isAccessDenied = (error: unknown): boolean => codesOf(error).some((c) => ACCESS.has(c));
 export const isRetryable = (error: unknown): boolean => classify(error).kind === 'retryable';
 export const isTerminal = (error: unknown): boolean => classify(error).kind === 'terminal';
 

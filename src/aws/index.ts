@@ -2,6 +2,7 @@
 // the settings and observers that wire it up.
 import { stsAccountIdentity, type AccountIdentity } from './account.ts';
 import { createAwsClients, type AwsClients, type AwsSettings, type ClientOptions } from './config.ts';
+import { AwsKeyGateway, type KeyGateway } from './kms.ts';
 import { SqsQueueGateway, type QueueGateway } from './queues.ts';
 import { SnsTopicGateway, type TopicGateway } from './topics.ts';
 
@@ -10,6 +11,7 @@ export * from './attributes.ts';
 export * from './calls.ts';
 export * from './config.ts';
 export * from './errors.ts';
+export * from './kms.ts';
 export * from './names.ts';
 export * from './ownership.ts';
 export * from './queues.ts';
@@ -20,9 +22,11 @@ export interface AwsGateways {
   account: AccountIdentity;
   topics: TopicGateway;
   queues: QueueGateway;
+  /** Reads KMS key policies, to tell whether SNS may use a queue's key. */
+  keys: KeyGateway;
 }
 
-/** Clients, the cached account identity and both gateways, from one set of settings. */
+/** Clients, the cached account identity and the gateways, from one set of settings. */
 export function createAwsGateways(settings: AwsSettings, options: ClientOptions = {}): AwsGateways {
   const clients = createAwsClients(settings, options);
   const account = stsAccountIdentity(clients.sts);
@@ -31,5 +35,6 @@ export function createAwsGateways(settings: AwsSettings, options: ClientOptions 
     account,
     topics: new SnsTopicGateway(clients.sns, settings.region, account),
     queues: new SqsQueueGateway(clients.sqs, settings.region),
+    keys: new AwsKeyGateway(clients.kms),
   };
 }
