@@ -66,6 +66,14 @@ describe('tagChanges', () => {
     ['a tag the spec dropped', { a: '1' }, { a: '1', team: 'x' }, ['team'], {}, ['team']],
     ['a dropped tag already gone', { a: '1' }, { a: '1' }, ['team'], {}, []],
     ['tags others added stay', { a: '1' }, { a: '1', 'aws:cost': 'x' }, [], {}, []],
+    [
+      'ownership tags stay, whatever the record of managed keys says',
+      { a: '1' },
+      { a: '1', [UID_TAG]: 'u', team: 'x' },
+      [UID_TAG, 'team'],
+      {},
+      ['team'],
+    ],
   ])('%s', (_what, desired, actual, previous, set, remove) => {
     expect(tagChanges(desired, actual, previous)).toEqual({ set, remove });
   });

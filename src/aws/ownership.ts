@@ -91,7 +91,8 @@ export interface TagChanges {
 /**
  * What to tag and untag so `actual` carries `desired`. Only keys listed in `previouslyManaged`
  * (tags the operator set before and the spec no longer wants) are removed, so tags that others
- * added (cost allocation, AWS Config) survive.
+ * added (cost allocation, AWS Config) survive. An ownership tag is never removed, whatever that
+ * list (read from status, which anyone may write) says.
  */
 export function tagChanges(
   desired: Readonly<Tags>,
@@ -100,6 +101,8 @@ export function tagChanges(
 ): TagChanges {
   const set: Tags = {};
   for (const [key, value] of Object.entries(desired)) if (actual[key] !== value) set[key] = value;
-  const remove = previouslyManaged.filter((key) => !(key in desired) && key in actual);
+  const remove = previouslyManaged.filter(
+    (key) => !(key in desired) && key in actual && !OWNERSHIP_TAG_KEYS.includes(key),
+  );
   return { set, remove: [...new Set(remove)].sort() };
 }

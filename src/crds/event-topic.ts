@@ -130,6 +130,12 @@ export const EventTopicStatusSchema = z
   .object({
     topicArn: z.string().optional().describe('ARN of the SNS topic.'),
     topicName: z.string().optional().describe('Physical name of the SNS topic.'),
+    managedTagKeys: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'The keys of spec.tags the operator has applied to the SNS topic. When the spec drops one, the operator removes it from the topic; tags set on the topic in AWS by anyone else are never removed.',
+      ),
     observedGeneration: ObservedGenerationSchema,
     conditions: ConditionsSchema,
   })

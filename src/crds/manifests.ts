@@ -45,10 +45,7 @@ export function renderManifests(): Map<string, string> {
   }
   const admission = renderAll(admissionObjects());
   files.set(ADMISSION_FILE, admission);
-  files.set(
-    CHART_ADMISSION_TEMPLATE,
-    `{{- if .Values.${CHART_ADMISSION_VALUE} }}\n${admission}{{- end }}\n`,
-  );
+  files.set(CHART_ADMISSION_TEMPLATE, `{{- if .Values.${CHART_ADMISSION_VALUE} }}\n${admission}{{- end }}\n`);
   files.set(
     KUSTOMIZATION,
     render({

@@ -47,7 +47,11 @@ describe('one EventTopic named twice, with and without its namespace', () => {
   it('is refused the other way round too, and on an update that adds the repeat', async () => {
     const reversed = bothForms('own-events').reverse();
     expect(
-      await tryCreate(namespace, 'consumerqueues', objectOf('consumerqueues', 'rev', { subscriptions: reversed })),
+      await tryCreate(
+        namespace,
+        'consumerqueues',
+        objectOf('consumerqueues', 'rev', { subscriptions: reversed }),
+      ),
     ).toContain(`spec.subscriptions[1].topicRef names EventTopic ${namespace}/own-events`);
 
     const name = 'grows';
@@ -68,7 +72,11 @@ describe('one EventTopic named twice, with and without its namespace', () => {
       { topicRef: { name: 'own-events', namespace: 'elsewhere' } },
     ];
     expect(
-      await tryCreate(namespace, 'consumerqueues', objectOf('consumerqueues', 'two', { subscriptions: twoNamespaces })),
+      await tryCreate(
+        namespace,
+        'consumerqueues',
+        objectOf('consumerqueues', 'two', { subscriptions: twoNamespaces }),
+      ),
     ).toBeUndefined();
     expect(
       await tryCreate(
@@ -79,7 +87,11 @@ describe('one EventTopic named twice, with and without its namespace', () => {
     ).toBeUndefined();
     const distinct = [{ topicRef: { name: 'a' } }, { topicRef: { name: 'b', namespace } }];
     expect(
-      await tryCreate(namespace, 'consumerqueues', objectOf('consumerqueues', 'distinct', { subscriptions: distinct })),
+      await tryCreate(
+        namespace,
+        'consumerqueues',
+        objectOf('consumerqueues', 'distinct', { subscriptions: distinct }),
+      ),
     ).toBeUndefined();
     expect(
       await tryCreate(

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ownershipTags } from '../../aws/ownership.ts';
 import type { EventTopic } from '../../crds/index.ts';
 import { isNoop, planResource } from '../shared/plan.ts';
-import { desiredTopic } from './desired.ts';
+import { desiredTopic, managedTagKeys } from './desired.ts';
 
 const settings = { clusterName: 'prod', namePrefix: 'pubsub', region: 'us-east-1' };
 
@@ -86,6 +86,19 @@ describe('planResource for a topic', () => {
       attributes: { DisplayName: 'Orders' },
       tags: { set: {}, remove: [] },
     });
+  });
+
+  it('removes a tag the spec dropped only when the operator applied it', () => {
+    const tagged = topic({ tags: { team: 'orders' } });
+    const want = desiredTopic(tagged, settings);
+    const actual = {
+      attributes: { DisplayName: '', KmsMasterKeyId: '' },
+      tags: { ...want.tags, cost: 'c1', finance: 'by-hand' },
+    };
+    const plan = planResource(want, actual, ['cost', 'team']);
+    expect(plan).toEqual({ action: 'update', attributes: {}, tags: { set: {}, remove: ['cost'] } });
+    expect(managedTagKeys(tagged)).toEqual(['team']);
+    expect(managedTagKeys(topic())).toEqual([]);
   });
 
   it('refuses a topic whose FIFO-ness differs from the spec', () => {

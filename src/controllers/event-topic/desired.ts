@@ -44,3 +44,8 @@ export function desiredTopic(topic: EventTopic, settings: OperatorSettings): Des
     owner,
   };
 }
+
+/** The user tag keys the operator applies to the topic: recorded in status.managedTagKeys. */
+export function managedTagKeys(topic: EventTopic): string[] {
+  return Object.keys(topic.spec.tags ?? {}).sort();
+}

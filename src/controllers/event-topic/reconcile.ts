@@ -8,7 +8,7 @@ import { withFinalizer, type FinalizerClient } from '../../runtime/finalizers.ts
 import { failureOf, nextStatus, settleFailure, type ConditionValue } from '../shared/outcome.ts';
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
 import { changedFields, isNoop, planResource } from '../shared/plan.ts';
-import { desiredTopic } from './desired.ts';
+import { desiredTopic, managedTagKeys } from './desired.ts';
 
 export interface EventTopicServices {
   topics: TopicGateway;
@@ -40,7 +40,7 @@ async function applyTopic(
 ): Promise<ReconcileResult> {
   const desired = desiredTopic(topic, ctx.settings);
   const actual = await ctx.topics.readTopic(desired.name);
-  const plan = planResource(desired, actual);
+  const plan = planResource(desired, actual, topic.status?.managedTagKeys);
 
   if (plan.action === 'refuse') {
     await writeStatus(ctx, topic, {
@@ -83,6 +83,8 @@ async function applyTopic(
     synced: { status: 'True', reason: 'Synced', message: 'The SNS topic matches the spec' },
     topicName: desired.name,
     topicArn: arn,
+    // Recorded only once the topic carries them, so a failed untag is tried again next time.
+    managedTagKeys: managedTagKeys(topic),
   });
   return done();
 }
@@ -118,7 +120,13 @@ async function cleanupTopic(topic: EventTopic, ctx: EventTopicServices): Promise
 async function writeStatus(
   ctx: EventTopicServices,
   topic: EventTopic,
-  next: { ready: ConditionValue | undefined; synced: ConditionValue; topicName?: string; topicArn?: string },
+  next: {
+    ready: ConditionValue | undefined;
+    synced: ConditionValue;
+    topicName?: string;
+    topicArn?: string;
+    managedTagKeys?: string[];
+  },
 ): Promise<void> {
   const status = nextStatus<EventTopicStatus>(
     topic.status ?? {},
@@ -127,6 +135,7 @@ async function writeStatus(
     {
       ...(next.topicName !== undefined ? { topicName: next.topicName } : {}),
       ...(next.topicArn !== undefined ? { topicArn: next.topicArn } : {}),
+      ...(next.managedTagKeys !== undefined ? { managedTagKeys: next.managedTagKeys } : {}),
     },
     [...(next.ready ? [{ type: 'Ready', ...next.ready }] : []), { type: 'Synced', ...next.synced }],
   );

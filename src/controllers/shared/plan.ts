@@ -38,9 +38,14 @@ const isTrue = (value: string | undefined): boolean => (value ?? 'false').toLowe
 /**
  * Create what is missing; refuse to touch what is not ours or what was replaced by something of
  * the wrong shape (the create-only attributes differ); otherwise the smallest update, which is
- * empty at steady state.
+ * empty at steady state. `managedTagKeys` are the user tag keys the operator applied before (from
+ * status): of the tags in AWS, only those are removed when the spec drops them.
  */
-export function planResource(desired: DesiredResource, actual: ActualResource | undefined): ResourcePlan {
+export function planResource(
+  desired: DesiredResource,
+  actual: ActualResource | undefined,
+  managedTagKeys: readonly string[] = [],
+): ResourcePlan {
   if (!actual) return { action: 'create' };
   if (ownershipOf(actual.tags, desired.owner) !== 'ours') {
     return {
@@ -59,7 +64,7 @@ export function planResource(desired: DesiredResource, actual: ActualResource | 
   return {
     action: 'update',
     attributes: attributeDelta(desired.attributes, actual.attributes),
-    tags: tagChanges(desired.tags, actual.tags),
+    tags: tagChanges(desired.tags, actual.tags, managedTagKeys),
   };
 }
 
