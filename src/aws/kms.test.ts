@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KMSClient, KMSInternalException, NotFoundException, KMSServiceException } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { KMSInternalException, NotFoundException, KMSServiceException } from '@aws-sdk/client-kms';
 import { AwsError } from './errors.ts';
 import { AwsKeyGateway, actionMatches, keyUsableBySns, snsKeyAccess } from './kms.ts';
 import { scriptedClient } from './scripted-client.ts';

@@ -3,7 +3,7 @@
 // key's policy must let the service principal sns.amazonaws.com use it. Reading the policy needs
 // kms:DescribeKey and kms:GetKeyPolicy; without them the answer is Unknown, never a guess.
 import { DescribeKeyCommand, GetKeyPolicyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { AwsError, guarded, isAccessDenied, unlessNotFound, type CallContext } from './errors.ts';
+import { AwsError, isAccessDenied, unlessNotFound, type CallContext } from './errors.ts';
 
 export interface KeyDescription {
   keyId: string;
