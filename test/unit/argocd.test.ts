@@ -82,7 +82,10 @@ describe('ArgoCD health checks', () => {
 interface Application {
   metadata: { name: string; annotations?: Record<string, string> };
   spec: {
-    source: { path: string; helm?: { skipCrds?: boolean } };
+    source: {
+      path: string;
+      helm?: { skipCrds?: boolean; valuesObject?: { admissionPolicy?: { enabled?: boolean } } };
+    };
     ignoreDifferences?: {
       group: string;
       kind: string;
@@ -112,6 +115,8 @@ describe('ArgoCD Applications', () => {
       Number(byName('pubsub-operator').metadata.annotations?.['argocd.argoproj.io/sync-wave']),
     ).toBeLessThan(Number(byName('pubsub-shop').metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0));
     expect(byName('pubsub-operator').spec.source.helm?.skipCrds).toBe(true);
+    // The admission policies come with the CRDs from config/crd, so the chart leaves them out.
+    expect(byName('pubsub-operator').spec.source.helm?.valuesObject?.admissionPolicy?.enabled).toBe(false);
     const kustomization = read(new URL('samples/kustomization.yaml', argocd));
     expect(kustomization).toContain('../../../config/crd');
     expect(kustomization).toMatch(/sync-wave: "-1"/);
