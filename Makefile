@@ -57,11 +57,11 @@ test-integration: deps env-up ## Integration tests against the local test bed
 	source .local/env.sh && npx vitest run --project integration $(call VITEST_REPORT,integration)
 
 .PHONY: manifests
-manifests: deps ## Regenerate the CRDs (config/crd/bases and charts/operator/crds) from src/crds
+manifests: deps ## Regenerate the CRDs and admission policies (config/crd, charts/operator) from src/crds
 	npm run manifests
 
 .PHONY: verify-manifests
-verify-manifests: deps ## Fail when the committed CRDs differ from what src/crds generates
+verify-manifests: deps ## Fail when the committed CRDs or admission policies differ from what src/crds generates
 	npm run manifests:check
 
 .PHONY: test

@@ -1,4 +1,4 @@
-// `npm run manifests` writes the CRDs generated from src/crds/; `npm run manifests:check` (or
+// `npm run manifests` writes the CRDs and admission policies generated from src/crds/; `npm run manifests:check` (or
 // `--check`) writes nothing and exits 1 when a committed file differs from what would be generated.
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
