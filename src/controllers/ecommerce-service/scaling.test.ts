@@ -173,11 +173,19 @@ describe('decideScale', () => {
     expect(acted).toBe(point2);
   });
 
+  it('a data point already acted on holds the replicas, with any stabilization window', () => {
+    const point = T0 - 60_000;
+    const p = policy({ maxAgeSeconds: 60, scaleDownStabilizationSeconds: 0 });
+    const decision = decideScale(p, 3, [], backlog(0, 600, point), T0, point);
+    expect(decision).toMatchObject({ replicas: 3, reason: 'Steady' });
+    expect(decision.message).toContain('already acted on, so it holds 3 replicas');
+  });
+
   it('a data point already acted on still lets the backlog scale up', () => {
     const point = T0 - 60_000;
     const decision = decideScale(policy({ maxAgeSeconds: 60 }), 2, [], backlog(20, 600, point), T0, point);
     expect(decision).toMatchObject({ replicas: 4, reason: 'ScaledUp', ageActedAt: point });
-    expect(decision.message).toContain('at a data point already acted on');
+    expect(decision.message).not.toContain('holds');
   });
 
   it('follows a burst and its drain, poll by poll, with a 10 s interval and a 30 s window', () => {

@@ -90,7 +90,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  * - Changed bounds (minReplicas, maxReplicas) apply at once, in both directions.
  * - An oldest message older than maxAgeSeconds adds one replica once per CloudWatch data point:
  *   CloudWatch publishes one point a minute and polls are more frequent, so a point at or before
- *   `ageActedAt` (the last one scaled up on) adds nothing; the backlog still counts at every poll.
+ *   `ageActedAt` (the last one scaled up on) adds nothing and only holds the current count; the
+ *   backlog still counts at every poll.
  */
 export function decideScale(
   policy: ScalingPolicy,
@@ -123,7 +124,12 @@ export function decideScale(
   if (policy.maxAgeSeconds !== undefined && oldestAge && oldestAge.seconds > policy.maxAgeSeconds) {
     const waited = `the oldest message waited ${oldestAge.seconds}s (more than ${policy.maxAgeSeconds}s)`;
     if (ageActedAt !== undefined && oldestAge.at <= ageActedAt) {
-      why += `; ${waited} at a data point already acted on`;
+      // Already acted on: it adds nothing, but holds what it added until CloudWatch says more.
+      const held = Math.min(policy.maxReplicas, Math.max(recommendation, current));
+      if (held > recommendation) {
+        recommendation = held;
+        why += `; ${waited} at a data point already acted on, so it holds ${plural(held, 'replica')}`;
+      }
     } else {
       const older = Math.min(policy.maxReplicas, Math.max(recommendation, current + 1));
       if (older > recommendation) {
