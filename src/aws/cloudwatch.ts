@@ -263,7 +263,11 @@ export class CloudWatchGateway implements AlarmGateway, MetricGateway {
     metric: MetricId,
     { windowSeconds = 300, periodSeconds = 60 }: { windowSeconds?: number; periodSeconds?: number } = {},
   ): Promise<MetricPoint | undefined> {
-    const end = this.now();
+    // Start and end on period boundaries, as CloudWatch recommends: each period, and so each data
+    // point's timestamp, is then the same at every call, and a reader can tell a new point from one
+    // seen (an endpoint that counts periods from StartTime would otherwise shift them at every call).
+    const periodMs = periodSeconds * 1000;
+    const end = new Date(Math.ceil(this.now().getTime() / periodMs) * periodMs);
     const start = new Date(end.getTime() - windowSeconds * 1000);
     const answer = await guarded(
       cloudwatch('GetMetricData', `${metric.namespace} ${metric.metricName}`),
