@@ -192,7 +192,7 @@ describe('graph safety: EcommerceService', () => {
 
     // KEDA reads the queue as itself; the workload's role trusts only the workload.
     const svc = await serviceWhen(a, 'wired', 'status.kedaPolicy', (s) => policyOf(s, 'kedaPolicy') !== '');
-    expect(policyOf(svc, 'trustPolicy')).not.toContain('keda');
+    expect(policyOf(svc, 'trustPolicy')).not.toContain('system:serviceaccount:keda:');
     expect(policyOf(svc, 'trustPolicy')).toContain(`system:serviceaccount:${a}:wired`);
     expect(JSON.parse(policyOf(svc, 'kedaPolicy'))).toEqual({
       Version: '2012-10-17',
