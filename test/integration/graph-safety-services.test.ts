@@ -17,7 +17,7 @@ import {
   waitForCondition,
   type Resource,
 } from './support/controllers.ts';
-import { envOf, getDeployment, getJson, until, waitForReplicas } from './support/ecommerce.ts';
+import { envOf, eventReasons, getDeployment, getJson, until, waitForReplicas } from './support/ecommerce.ts';
 import { installMinimalKeda, realKedaInstalled, uninstallMinimalKeda } from './support/keda.ts';
 import { startOperator, type OperatorProcess } from './support/operator.ts';
 
@@ -81,6 +81,7 @@ describe('graph safety: EcommerceService', () => {
       `EventTopic ${b}/private-events does not list namespace ${a} in spec.allowedPublisherNamespaces`,
     );
     expect(conditionOf(refused, 'Ready')).toMatchObject({ status: 'False', reason: 'TopicNotAllowed' });
+    expect(eventReasons(a, 'EcommerceService', 'publisher')).toContain('TopicNotAllowed');
     await until(() => getDeployment(a, 'publisher'), { what: 'the Deployment' });
     expect(Object.values(envOf(getDeployment(a, 'publisher')))).not.toContain(arn);
     expect(envOf(getDeployment(a, 'publisher'))).not.toHaveProperty('PRIVATE_EVENTS_TOPIC_ARN');

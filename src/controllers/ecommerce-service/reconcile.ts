@@ -286,6 +286,9 @@ async function applyService(key: string, svc: EcommerceService, ctx: Ctx): Promi
     spec.scaling.engine === 'KEDA' && deps.queue
       ? kedaPolicy({ queueArn: deps.queue.arn, readsAge: spec.scaling.age !== undefined })
       : undefined;
+  const before = svc.status?.conditions?.find((c) => c.type === 'ReferencesResolved');
+  if (references.status === 'False' && before?.message !== references.message)
+    ctx.recorder.event(svc, 'Warning', references.reason, references.message);
   // Deployed without what was refused: not Ready, for the service is not wired as its spec says.
   const ready =
     references.status === 'True'
