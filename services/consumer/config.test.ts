@@ -9,7 +9,8 @@ describe('runtimeEnv', () => {
       ...base,
       QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q',
       DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q-dlq',
-      AWS_ENDPOINT_URL: 'http://127.0.0.1:15566',
+      AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:15566',
+      AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:15567',
       ORDER_EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:pubsub_shop_order-events',
       PAYMENT_EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:pubsub_shop_payment-events.fifo',
       PORT: '9090',
@@ -21,7 +22,7 @@ describe('runtimeEnv', () => {
       queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q',
       deadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q-dlq',
       region: 'eu-west-1',
-      endpoint: 'http://127.0.0.1:15566',
+      endpoints: { sqs: 'http://127.0.0.1:15566', sns: 'http://127.0.0.1:15567' },
       port: 9090,
       logLevel: 'debug',
       databaseUrl: 'postgres://u@db/x',
@@ -36,10 +37,16 @@ describe('runtimeEnv', () => {
   it('defaults what is optional', () => {
     expect(runtimeEnv({ ...base, QUEUE_URL: '' })).toMatchObject({
       queueUrl: undefined,
-      endpoint: undefined,
+      endpoints: { sqs: undefined, sns: undefined },
       port: 8080,
       logLevel: 'info',
     });
+  });
+
+  it('takes AWS_ENDPOINT_URL for a service without its own variable, as the AWS SDK does', () => {
+    expect(
+      runtimeEnv({ ...base, AWS_ENDPOINT_URL: 'http://a:1', AWS_ENDPOINT_URL_SNS: 'http://b:2' }).endpoints,
+    ).toEqual({ sqs: 'http://a:1', sns: 'http://b:2' });
   });
 
   it('names every bad variable in one error', () => {

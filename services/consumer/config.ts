@@ -1,6 +1,7 @@
 // What a service reads from its environment: what the operator injects for its EcommerceService
-// (QUEUE_URL, DEAD_LETTER_QUEUE_URL, <TOPIC>_TOPIC_ARN, AWS_REGION, AWS_ENDPOINT_URL) and its own
-// PORT, DATABASE_URL and LOG_LEVEL. One error names every bad variable.
+// (QUEUE_URL, DEAD_LETTER_QUEUE_URL, <TOPIC>_TOPIC_ARN, AWS_REGION, and AWS_ENDPOINT_URL_SQS and
+// AWS_ENDPOINT_URL_SNS when it has an endpoint override) and its own PORT, DATABASE_URL and
+// LOG_LEVEL. One error names every bad variable.
 import { z } from 'zod';
 import { LOG_LEVELS } from './logger.ts';
 
@@ -9,8 +10,11 @@ export interface RuntimeEnv {
   queueUrl: string | undefined;
   deadLetterQueueUrl: string | undefined;
   region: string;
-  /** One endpoint for SQS and SNS (moto, LocalStack, a VPC endpoint); AWS's own when absent. */
-  endpoint: string | undefined;
+  /**
+   * Endpoints of SQS and SNS (moto, LocalStack, a VPC endpoint); AWS's own when absent. As the AWS
+   * SDK reads them: AWS_ENDPOINT_URL_SQS and AWS_ENDPOINT_URL_SNS, else AWS_ENDPOINT_URL.
+   */
+  endpoints: { sqs: string | undefined; sns: string | undefined };
   /** HTTP port of the API, health, readiness and metrics; 0 picks a free one. */
   port: number;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -28,6 +32,8 @@ const schema = z.object({
   DEAD_LETTER_QUEUE_URL: optionalUrl,
   AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as eu-west-1'),
   AWS_ENDPOINT_URL: optionalUrl,
+  AWS_ENDPOINT_URL_SQS: optionalUrl,
+  AWS_ENDPOINT_URL_SNS: optionalUrl,
   PORT: z.preprocess(blank, z.coerce.number().int().min(0).max(65535).default(8080)),
   LOG_LEVEL: z.preprocess(
     (v) => (typeof blank(v) === 'string' ? (v as string).toLowerCase() : undefined),
@@ -68,7 +74,10 @@ export function runtimeEnv(env: Readonly<Record<string, string | undefined>> = p
     queueUrl: e.QUEUE_URL,
     deadLetterQueueUrl: e.DEAD_LETTER_QUEUE_URL,
     region: e.AWS_REGION,
-    endpoint: e.AWS_ENDPOINT_URL,
+    endpoints: {
+      sqs: e.AWS_ENDPOINT_URL_SQS ?? e.AWS_ENDPOINT_URL,
+      sns: e.AWS_ENDPOINT_URL_SNS ?? e.AWS_ENDPOINT_URL,
+    },
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,

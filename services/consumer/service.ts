@@ -95,9 +95,13 @@ export async function runService(
   const logger = createLogger(definition.name, env.logLevel);
   const registry = new Registry();
   processMetrics(registry);
-  const aws = { region: env.region, ...(env.endpoint ? { endpoint: env.endpoint } : {}) };
-  const sqs = new SQSClient(aws);
-  const sns = new SNSClient(aws);
+  // Given explicitly: the environment may be options.env rather than the process's, which the SDK reads.
+  const client = (endpoint: string | undefined) => ({
+    region: env.region,
+    ...(endpoint ? { endpoint } : {}),
+  });
+  const sqs = new SQSClient(client(env.endpoints.sqs));
+  const sns = new SNSClient(client(env.endpoints.sns));
   const context: ServiceContext = {
     name: definition.name,
     env,

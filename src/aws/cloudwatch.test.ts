@@ -216,6 +216,18 @@ describe('CloudWatchGateway metrics', () => {
     });
   });
 
+  it('asks for whole periods, so a data point keeps its timestamp from call to call', async () => {
+    const { client, sent } = scriptedClient<CloudWatchClient>({
+      GetMetricData: () => ({ MetricDataResults: [] }),
+    });
+    const cw = new CloudWatchGateway(client, () => new Date('2026-05-01T12:00:37Z'));
+    await oldestMessageAgeSeconds(cw, 'q');
+    expect(sent[0]?.input).toMatchObject({
+      StartTime: new Date('2026-05-01T11:56:00Z'),
+      EndTime: new Date('2026-05-01T12:01:00Z'),
+    });
+  });
+
   it('reads no data as undefined', async () => {
     const { cw } = gateway({
       GetMetricData: () => ({ MetricDataResults: [{ Id: 'm', Timestamps: [], Values: [] }] }),

@@ -97,15 +97,22 @@ export interface MetricDatum extends MetricId {
   timestamp?: Date;
 }
 
+/** One data point of a metric: its value and the start of its period (ms since the epoch). */
+export interface MetricPoint {
+  value: number;
+  at: number;
+}
+
 export interface MetricGateway {
   /**
-   * The Maximum of the most recent period with data within the last `windowSeconds`, read with one
-   * GetMetricData call; undefined when the metric has no data in the window.
+   * The Maximum of the most recent period with data within the last `windowSeconds`, with that
+   * period's timestamp, read with one GetMetricData call; undefined when the metric has no data in
+   * the window.
    */
   latestMaximum(
     metric: MetricId,
     options?: { windowSeconds?: number; periodSeconds?: number },
-  ): Promise<number | undefined>;
+  ): Promise<MetricPoint | undefined>;
   /** One PutMetricData for all of `data`, which must share a namespace outside `AWS/`. */
   putMetricData(data: readonly MetricDatum[]): Promise<void>;
 }
@@ -255,8 +262,12 @@ export class CloudWatchGateway implements AlarmGateway, MetricGateway {
   async latestMaximum(
     metric: MetricId,
     { windowSeconds = 300, periodSeconds = 60 }: { windowSeconds?: number; periodSeconds?: number } = {},
-  ): Promise<number | undefined> {
-    const end = this.now();
+  ): Promise<MetricPoint | undefined> {
+    // Start and end on period boundaries, as CloudWatch recommends: each period, and so each data
+    // point's timestamp, is then the same at every call, and a reader can tell a new point from one
+    // seen (an endpoint that counts periods from StartTime would otherwise shift them at every call).
+    const periodMs = periodSeconds * 1000;
+    const end = new Date(Math.ceil(this.now().getTime() / periodMs) * periodMs);
     const start = new Date(end.getTime() - windowSeconds * 1000);
     const answer = await guarded(
       cloudwatch('GetMetricData', `${metric.namespace} ${metric.metricName}`),
@@ -290,10 +301,9 @@ export class CloudWatchGateway implements AlarmGateway, MetricGateway {
       .filter(
         (p): p is { at: number; value: number } => typeof p.value === 'number' && Number.isFinite(p.value),
       );
-    if (points.length === 0) return undefined;
     // Newest first was asked for; sorting keeps the answer right should an endpoint ignore ScanBy.
     points.sort((a, b) => b.at - a.at);
-    return points[0]?.value;
+    return points[0];
   }
 
   async putMetricData(data: readonly MetricDatum[]): Promise<void> {
@@ -334,10 +344,18 @@ export const sqsQueueMetric = (metricName: string, queueName: string): MetricId 
  * Maximum, latest one-minute period of the last five minutes); undefined when SQS has published none
  * (SQS publishes it only while the queue holds messages).
  */
-export function oldestMessageAgeSeconds(
+export async function oldestMessageAgeSeconds(
   metrics: MetricGateway,
   queueName: string,
 ): Promise<number | undefined> {
+  return (await oldestMessageAge(metrics, queueName))?.value;
+}
+
+/** The same, with the timestamp of the data point, so a reader can tell a new point from one seen. */
+export function oldestMessageAge(
+  metrics: MetricGateway,
+  queueName: string,
+): Promise<MetricPoint | undefined> {
   return metrics.latestMaximum(sqsQueueMetric('ApproximateAgeOfOldestMessage', queueName), {
     windowSeconds: 300,
     periodSeconds: 60,

@@ -13,8 +13,26 @@ import {
 import { defineKind } from './crd.ts';
 import { doc } from './structural.ts';
 
+/**
+ * The endpoint override of the operator reaches pods only as these per-service variables (which
+ * the AWS SDKs read), never as AWS_ENDPOINT_URL, which would apply to every AWS service a pod calls.
+ */
+export const ENDPOINT_ENV = ['AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL_SNS'] as const;
 /** Environment variables the operator sets itself; a service may not define them. */
-export const INJECTED_ENV = ['QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'AWS_REGION', 'AWS_ENDPOINT_URL'] as const;
+export const INJECTED_ENV = ['QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'AWS_REGION', ...ENDPOINT_ENV] as const;
+/**
+ * Environment variables that choose the pod's AWS identity (web identity, container credentials).
+ * The identity comes from spec.identity and the platform's webhooks; spec.env may not set them.
+ */
+export const IDENTITY_ENV = [
+  'AWS_ROLE_ARN',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_ROLE_SESSION_NAME',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+] as const;
 /** Suffix of the variables that carry the ARNs of published topics. */
 export const TOPIC_ARN_ENV_SUFFIX = '_TOPIC_ARN';
 /** Target CPU utilisation of the CPU engine when spec.scaling.cpu is left out. */
@@ -65,10 +83,14 @@ export const EnvVarSchema = z
   .object({
     name: formatted(ENV_NAME, 256, `env names must use only ${ENV_NAME_WORDS}`).meta(
       doc(
-        `Name of the variable: ${ENV_NAME_WORDS}. The operator's own variables (${INJECTED_ENV.join(', ')} and names ending in ${TOPIC_ARN_ENV_SUFFIX}) are reserved.`,
+        `Name of the variable: ${ENV_NAME_WORDS}. The operator's own variables (${INJECTED_ENV.join(', ')} and names ending in ${TOPIC_ARN_ENV_SUFFIX}) are reserved, and so are those that choose the pod's AWS identity (${IDENTITY_ENV.join(', ')}).`,
         {
           rule: `!(self in [${INJECTED_ENV.map((n) => `'${n}'`).join(', ')}])`,
           message: `env name is reserved: the operator sets ${INJECTED_ENV.join(', ')} itself`,
+        },
+        {
+          rule: `!(self in [${IDENTITY_ENV.map((n) => `'${n}'`).join(', ')}])`,
+          message: `env name is reserved: ${IDENTITY_ENV.join(', ')} choose the pod's AWS identity, which comes from spec.identity`,
         },
         {
           rule: `!self.endsWith('${TOPIC_ARN_ENV_SUFFIX}')`,
@@ -456,7 +478,15 @@ export const EcommerceServiceStatusSchema = z
     trustPolicy: z
       .string()
       .optional()
-      .describe('IAM trust policy (JSON) that lets the ServiceAccount assume the role.'),
+      .describe(
+        "IAM trust policy (JSON) that lets the service's ServiceAccount, and only it, assume the role.",
+      ),
+    kedaPolicy: z
+      .string()
+      .optional()
+      .describe(
+        "With scaling.engine KEDA: the read-only IAM policy (JSON) KEDA's own role needs to scale this service (sqs:GetQueueAttributes on its queue; cloudwatch:GetMetricData with scaling.age). Grant KEDA's role the union of these policies; KEDA never assumes the service's role.",
+      ),
     podIdentityAssociation: z
       .object({
         namespace: z.string().describe("Namespace of the association: the service's own."),

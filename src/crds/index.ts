@@ -31,6 +31,8 @@ export {
   EcommerceServiceSchema,
   EcommerceServiceSpecSchema,
   EcommerceServiceStatusSchema,
+  ENDPOINT_ENV,
+  IDENTITY_ENV,
   INJECTED_ENV,
   TOPIC_ARN_ENV_SUFFIX,
   ecommerceServiceKind,

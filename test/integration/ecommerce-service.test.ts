@@ -90,7 +90,7 @@ describe("the samples' services", () => {
     expect(conditionOf(order, 'Synced')?.status).toBe('True');
   });
 
-  it('get their queue, dead-letter queue, topics, region and endpoint injected, and keep their own env', async () => {
+  it('get their queue, dead-letter queue, topics, region and SQS and SNS endpoints injected, and keep their own env', async () => {
     const queue = await getObject(ns, 'consumerqueues', 'payment-orders');
     const topic = await getObject(ns, 'eventtopics', 'payment-events');
     const deployment = getDeployment(ns, 'payment-service');
@@ -99,7 +99,9 @@ describe("the samples' services", () => {
       DEAD_LETTER_QUEUE_URL: queue?.status?.['deadLetterQueueUrl'],
       PAYMENT_EVENTS_TOPIC_ARN: topic?.status?.['topicArn'],
       AWS_REGION: bedEnv()['AWS_REGION'],
-      AWS_ENDPOINT_URL: bedEnv()['AWS_ENDPOINT_URL'],
+      // The operator's endpoint override, for SQS and SNS only: never the global AWS_ENDPOINT_URL.
+      AWS_ENDPOINT_URL_SQS: bedEnv()['AWS_ENDPOINT_URL'],
+      AWS_ENDPOINT_URL_SNS: bedEnv()['AWS_ENDPOINT_URL'],
       DATABASE_URL: undefined, // from its Secret
     });
     const container = containerOf(deployment);

@@ -20,6 +20,7 @@ import {
   gracePeriodSeconds,
   labelValue,
   readiness,
+  referencesCondition,
   resolveDependencies,
   serviceNameProblem,
   topicEnvName,
@@ -116,7 +117,7 @@ describe('resolveDependencies', () => {
   it.each([
     ['queue missing', lookup<ConsumerQueue>(), lookup(topic('payment-events')), 'QueueNotFound', true],
     [
-      'queue not Ready',
+      'queue without URL and ARN',
       lookup(queue({ ready: false })),
       lookup(topic('payment-events')),
       'QueueNotReady',
@@ -124,21 +125,27 @@ describe('resolveDependencies', () => {
     ],
     ['topic missing', lookup(queue()), lookup<EventTopic>(), 'TopicNotFound', true],
     [
-      'topic not Ready',
+      'topic without ARN',
       lookup(queue()),
       lookup(topic('payment-events', { ready: false })),
       'TopicNotReady',
       false,
     ],
   ])('waits while the %s', (_, queues, topics, reason, missing) => {
-    expect(resolveDependencies(svc(spec), queues, topics)).toMatchObject({
-      state: 'waiting',
-      reason,
-      missing,
-    });
+    expect(resolveDependencies(svc(spec), queues, topics).waits).toEqual([
+      expect.objectContaining({ reason, missing }),
+    ]);
   });
 
-  it('resolves the queue and topics, across namespaces too', () => {
+  it('uses a queue as soon as it has a URL and an ARN, Ready or not', () => {
+    const waiting = queue();
+    waiting.status = { ...waiting.status, conditions: [] };
+    const deps = resolveDependencies(svc(spec), lookup(waiting), lookup(topic('payment-events')));
+    expect(deps.waits).toEqual([]);
+    expect(deps.queue?.url).toBe(QUEUE_URL);
+  });
+
+  it('resolves the queue and topics, across namespaces where the topic consents', () => {
     const s = svc({
       consumes: { queueRef: { name: 'payment-orders' } },
       publishes: [
@@ -146,13 +153,14 @@ describe('resolveDependencies', () => {
         { topicRef: { name: 'audit', namespace: 'ops' } },
       ],
     });
+    const audit = topic('audit', { namespace: 'ops', kms: 'alias/audit' });
+    audit.spec = { ...audit.spec, allowedPublisherNamespaces: ['shop'] };
     const deps = resolveDependencies(
       s,
       lookup(queue({ spec: { encryption: { kmsKeyId: 'alias/orders' } } })),
-      lookup(topic('payment-events'), topic('audit', { namespace: 'ops', kms: 'alias/audit' })),
+      lookup(topic('payment-events'), audit),
     );
     expect(deps).toEqual({
-      state: 'ready',
       queue: { ...resolvedQueue, kmsKeyId: 'alias/orders' },
       topics: [
         {
@@ -170,12 +178,67 @@ describe('resolveDependencies', () => {
           kmsKeyId: 'alias/audit',
         },
       ],
+      waits: [],
+      refused: [],
     });
+    expect(referencesCondition(deps)).toMatchObject({ status: 'True', reason: 'Resolved' });
+  });
+
+  it.each([
+    ['no list', undefined],
+    ['a consumer list only', { allowedConsumerNamespaces: ['shop'] }],
+    ['another namespace', { allowedPublisherNamespaces: ['elsewhere'] }],
+  ])(
+    'refuses a topic of another namespace without its consent to publish (%s), and nothing else',
+    (_, consent) => {
+      const audit = topic('audit', { namespace: 'ops' });
+      audit.spec = { ...audit.spec, ...consent };
+      const deps = resolveDependencies(
+        svc({ ...spec, publishes: [...spec.publishes, { topicRef: { name: 'audit', namespace: 'ops' } }] }),
+        lookup(queue()),
+        lookup(topic('payment-events'), audit),
+      );
+      expect(deps.topics.map((t) => t.name)).toEqual(['payment-events']);
+      expect(deps.waits).toEqual([]);
+      expect(deps.refused).toEqual([
+        {
+          reason: 'TopicNotAllowed',
+          message:
+            'EventTopic ops/audit does not list namespace shop in spec.allowedPublisherNamespaces, so it may not be published to from there',
+        },
+      ]);
+      expect(referencesCondition(deps)).toMatchObject({ status: 'False', reason: 'TopicNotAllowed' });
+    },
+  );
+
+  it('acts once on two entries naming one topic, and reports the repeat', () => {
+    const deps = resolveDependencies(
+      svc({
+        publishes: [
+          { topicRef: { name: 'payment-events' } },
+          { topicRef: { name: 'payment-events', namespace: 'shop' }, envName: 'OTHER_TOPIC_ARN' },
+        ],
+      }),
+      lookup<ConsumerQueue>(),
+      lookup(topic('payment-events')),
+    );
+    expect(deps.topics.map((t) => t.envName)).toEqual(['PAYMENT_EVENTS_TOPIC_ARN']);
+    expect(deps.refused).toEqual([
+      {
+        reason: 'RepeatedReference',
+        message:
+          'spec.publishes[1] names EventTopic shop/payment-events again (as spec.publishes[0] does); only the first entry is used',
+      },
+    ]);
+    const env = desiredEnv(svc().spec, deps, settings);
+    expect(env.filter((e) => e.value === topicArn('payment-events'))).toHaveLength(1);
   });
 
   it('names everything it waits for', () => {
     const deps = resolveDependencies(svc(spec), lookup<ConsumerQueue>(), lookup<EventTopic>());
-    expect(deps).toMatchObject({
+    expect(referencesCondition(deps)).toMatchObject({
+      status: 'False',
+      reason: 'QueueNotFound',
       message:
         'ConsumerQueue shop/payment-orders does not exist; EventTopic shop/payment-events does not exist',
     });
@@ -183,7 +246,7 @@ describe('resolveDependencies', () => {
 });
 
 describe('environment', () => {
-  it('injects queue, DLQ, topics (sorted), region and endpoint first, then the spec’s own', () => {
+  it('injects queue, DLQ, topics (sorted), region and the SQS and SNS endpoints first, then the spec’s own', () => {
     const s = svc({
       env: [
         { name: 'LOG_LEVEL', value: 'debug' },
@@ -207,7 +270,8 @@ describe('environment', () => {
       ['A_TOPIC_ARN', 'arn-a'],
       ['Z_TOPIC_ARN', 'arn-z'],
       ['AWS_REGION', 'eu-west-1'],
-      ['AWS_ENDPOINT_URL', 'http://moto:5000'],
+      ['AWS_ENDPOINT_URL_SQS', 'http://moto:5000'],
+      ['AWS_ENDPOINT_URL_SNS', 'http://moto:5000'],
       ['LOG_LEVEL', 'debug'],
       ['URL', '$(QUEUE_URL)'],
     ]);
@@ -254,8 +318,27 @@ describe('environment', () => {
       ],
       [],
     ],
+    [
+      'one topic named twice (only the first entry sets anything)',
+      [{ topicRef: { name: 'events' } }, { topicRef: { name: 'events', namespace: 'shop' } }],
+      [],
+    ],
   ])('collisions: %s', (_, publishes, expected) => {
-    expect(envCollisions(svc({ publishes }).spec)).toEqual(expected);
+    expect(envCollisions(svc({ publishes }).spec, 'shop')).toEqual(expected);
+  });
+
+  it.each([
+    ['AWS_ROLE_ARN', "AWS_ROLE_ARN would carry the pod's AWS identity (spec.identity) and spec.env"],
+    [
+      'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+      "AWS_CONTAINER_CREDENTIALS_FULL_URI would carry the pod's AWS identity (spec.identity) and spec.env",
+    ],
+    ['AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL_SQS would carry the operator and spec.env'],
+  ])('spec.env may not set %s', (name, message) => {
+    expect(envCollisions(svc({}).spec, 'shop')).toEqual([]);
+    // Admission refuses these names; the controller refuses them too, should one get past.
+    const spec = { ...svc({}).spec, env: [{ name, value: 'x' }] };
+    expect(envCollisions(spec, 'shop')).toEqual([message]);
   });
 });
 
@@ -526,26 +609,24 @@ describe('autoscaler objects', () => {
   });
 
   it.each([
+    ['IRSA', { roleArn: 'arn:aws:iam::123456789012:role/p' }, { provider: 'aws', identityOwner: 'keda' }],
     [
-      'IRSA: the workload’s own role',
-      { roleArn: 'arn:aws:iam::123456789012:role/p' },
-      { provider: 'aws', identityOwner: 'workload' },
-    ],
-    [
-      'Pod Identity with a role: that role',
+      'Pod Identity with a role',
       { podIdentity: { roleArn: 'arn:aws:iam::123456789012:role/p' } },
-      { provider: 'aws', roleArn: 'arn:aws:iam::123456789012:role/p' },
+      { provider: 'aws', identityOwner: 'keda' },
     ],
-    ['Pod Identity without a role: KEDA’s own', { podIdentity: {} }, { provider: 'aws' }],
-    ['no identity: KEDA’s own', undefined, { provider: 'aws' }],
-  ])('TriggerAuthentication, %s', (_, identity, podIdentity) => {
-    const ta = desiredTriggerAuthentication(svc(identity ? { identity } : {}));
-    expect(ta).toMatchObject({
-      apiVersion: 'keda.sh/v1alpha1',
-      kind: 'TriggerAuthentication',
-      spec: { podIdentity },
-    });
-  });
+    ['no identity', undefined, { provider: 'aws', identityOwner: 'keda' }],
+  ])(
+    'TriggerAuthentication, %s: KEDA’s own identity, never the workload’s role',
+    (_, identity, podIdentity) => {
+      const ta = desiredTriggerAuthentication(svc(identity ? { identity } : {}));
+      expect(ta).toMatchObject({
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'TriggerAuthentication',
+        spec: { podIdentity },
+      });
+    },
+  );
 });
 
 describe('conditions from the Deployment', () => {

@@ -10,11 +10,12 @@ import type {
   EventTopic,
   Publish,
 } from '../../crds/index.ts';
-import { INJECTED_ENV, TOPIC_ARN_ENV_SUFFIX } from '../../crds/index.ts';
+import { ENDPOINT_ENV, IDENTITY_ENV, INJECTED_ENV, TOPIC_ARN_ENV_SUFFIX } from '../../crds/index.ts';
 import { apiVersionOf, type KubeObject } from '../../runtime/types.ts';
 import { SCALED_OBJECTS, TRIGGER_AUTHENTICATIONS } from '../resources.ts';
 import type { ServiceSettings } from './settings.ts';
 import type { ConditionValue } from '../shared/outcome.ts';
+import { describeKey, keyOf, repeatedReferences, resolveTopic, sameKey } from '../shared/references.ts';
 
 /** The scaler's own field manager: it alone owns the Deployment's spec.replicas. */
 export const SCALER_FIELD_MANAGER = 'pubsub-operator-scaler';
@@ -64,15 +65,30 @@ export interface ResolvedTopic {
   kmsKeyId: string | undefined;
 }
 
-export type Dependencies =
-  | { state: 'ready'; queue: ResolvedQueue | undefined; topics: ResolvedTopic[] }
-  | { state: 'waiting'; reason: string; message: string; missing: boolean };
+/** Something a reference is waiting for, or why it grants nothing. */
+export interface ReferenceProblem {
+  reason: string;
+  message: string;
+}
+
+/**
+ * The service's references, resolved:
+ * - `queue` and `topics`: what it may use and what exists (the queue's URL and ARN, each allowed
+ *   topic's ARN); only these reach the pods and status.iamPolicy;
+ * - `waits`: what the Deployment waits for (the queue without URL or ARN, an allowed topic without
+ *   ARN); `missing` when something does not exist at all;
+ * - `refused`: entries that grant nothing and never block the rest: a topic of another namespace
+ *   that does not consent (TopicNotAllowed), an entry repeating an earlier one (RepeatedReference).
+ */
+export interface Dependencies {
+  queue: ResolvedQueue | undefined;
+  topics: ResolvedTopic[];
+  waits: (ReferenceProblem & { missing: boolean })[];
+  refused: ReferenceProblem[];
+}
 
 export type QueueLookup = (namespace: string, name: string) => ConsumerQueue | undefined;
 export type TopicLookup = (namespace: string, name: string) => EventTopic | undefined;
-
-const isReady = (obj: { status?: { conditions?: { type: string; status: string }[] } }): boolean =>
-  obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 /** NAME_TOPIC_ARN for topic `name`, unless the entry names its variable itself. */
 export function topicEnvName(publish: Publish): string {
@@ -81,9 +97,35 @@ export function topicEnvName(publish: Publish): string {
   );
 }
 
+/** The ConsumerQueue as soon as its queue exists (URL and ARN in status); its Ready is not needed. */
+function resolveQueue(
+  namespace: string,
+  name: string,
+  lookupQueue: QueueLookup,
+): ResolvedQueue | (ReferenceProblem & { missing: boolean }) {
+  const cq = lookupQueue(namespace, name);
+  const text = describeKey('ConsumerQueue', { namespace, name });
+  const status = cq?.status;
+  if (!cq) return { reason: 'QueueNotFound', message: `${text} does not exist`, missing: true };
+  if (!status?.queueUrl || !status.queueArn)
+    return { reason: 'QueueNotReady', message: `${text} has no SQS queue yet`, missing: false };
+  return {
+    namespace,
+    name,
+    url: status.queueUrl,
+    arn: status.queueArn,
+    queueName: status.queueName ?? status.queueArn.slice(status.queueArn.lastIndexOf(':') + 1),
+    deadLetterUrl: status.deadLetterQueueUrl,
+    visibilityTimeoutSeconds: cq.spec.visibilityTimeoutSeconds,
+    receiveWaitTimeSeconds: cq.spec.receiveWaitTimeSeconds,
+    kmsKeyId: cq.spec.encryption.kmsKeyId,
+  };
+}
+
 /**
- * The queue and every published topic, each Ready with its URL or ARN; else what the service waits
- * for: a condition, not an error, and the watches wake the service when they change.
+ * The queue and every published topic, each through the shared reference rules (canonical keys,
+ * the topic's consent for publishing): what the service may use, what it waits for, and what is
+ * refused. A refused or repeated entry is left out and reported; it never holds the others back.
  */
 export function resolveDependencies(
   svc: EcommerceService,
@@ -91,72 +133,99 @@ export function resolveDependencies(
   lookupTopic: TopicLookup,
 ): Dependencies {
   const namespace = svc.metadata?.namespace ?? '';
-  const waits: { reason: string; message: string; missing: boolean }[] = [];
-  let queue: ResolvedQueue | undefined;
+  const deps: Dependencies = { queue: undefined, topics: [], waits: [], refused: [] };
   const queueRef = svc.spec.consumes?.queueRef;
   if (queueRef) {
-    const cq = lookupQueue(namespace, queueRef.name);
-    const ref = `ConsumerQueue ${namespace}/${queueRef.name}`;
-    const status = cq?.status;
-    if (!cq) waits.push({ reason: 'QueueNotFound', message: `${ref} does not exist`, missing: true });
-    else if (!isReady(cq) || !status?.queueUrl || !status.queueArn)
-      waits.push({ reason: 'QueueNotReady', message: `${ref} is not Ready yet`, missing: false });
-    else {
-      queue = {
-        namespace,
-        name: queueRef.name,
-        url: status.queueUrl,
-        arn: status.queueArn,
-        queueName: status.queueName ?? status.queueArn.slice(status.queueArn.lastIndexOf(':') + 1),
-        deadLetterUrl: status.deadLetterQueueUrl,
-        visibilityTimeoutSeconds: cq.spec.visibilityTimeoutSeconds,
-        receiveWaitTimeSeconds: cq.spec.receiveWaitTimeSeconds,
-        kmsKeyId: cq.spec.encryption.kmsKeyId,
-      };
-    }
+    const queue = resolveQueue(namespace, queueRef.name, lookupQueue);
+    if ('url' in queue) deps.queue = queue;
+    else deps.waits.push(queue);
   }
-  const topics: ResolvedTopic[] = [];
-  for (const publish of svc.spec.publishes ?? []) {
-    const key = { namespace: publish.topicRef.namespace ?? namespace, name: publish.topicRef.name };
-    const ref = `EventTopic ${key.namespace}/${key.name}`;
-    const topic = lookupTopic(key.namespace, key.name);
-    if (!topic) waits.push({ reason: 'TopicNotFound', message: `${ref} does not exist`, missing: true });
-    else if (!isReady(topic) || !topic.status?.topicArn)
-      waits.push({ reason: 'TopicNotReady', message: `${ref} is not Ready yet`, missing: false });
-    else
-      topics.push({
-        ...key,
-        arn: topic.status.topicArn,
-        envName: topicEnvName(publish),
-        kmsKeyId: topic.spec.encryption?.kmsKeyId,
+  const publishes = svc.spec.publishes ?? [];
+  const repeated = new Set(
+    repeatedReferences(
+      publishes.map((p) => p.topicRef),
+      namespace,
+    ),
+  );
+  publishes.forEach((publish, index) => {
+    const key = keyOf(publish.topicRef, namespace);
+    if (repeated.has(index)) {
+      const first = publishes.findIndex((p) => sameKey(keyOf(p.topicRef, namespace), key));
+      deps.refused.push({
+        reason: 'RepeatedReference',
+        message: `spec.publishes[${index}] names ${describeKey('EventTopic', key)} again (as spec.publishes[${first}] does); only the first entry is used`,
       });
-  }
-  const first = waits[0];
-  if (first) {
+      return;
+    }
+    const resolved = resolveTopic(publish.topicRef, namespace, 'publish', lookupTopic);
+    if (resolved.state === 'ready') {
+      deps.topics.push({
+        ...resolved.key,
+        arn: resolved.topicArn,
+        envName: topicEnvName(publish),
+        kmsKeyId: resolved.topic.spec.encryption?.kmsKeyId,
+      });
+    } else if (resolved.state === 'waiting') {
+      const missing = resolved.reason === 'TopicNotFound';
+      deps.waits.push({ reason: resolved.reason, message: resolved.message, missing });
+    } else {
+      deps.refused.push({ reason: resolved.reason, message: resolved.message });
+    }
+  });
+  return deps;
+}
+
+/**
+ * The ReferencesResolved condition: True when the queue and every published topic are there and
+ * allowed; else False with the first problem's reason and every problem named.
+ */
+export function referencesCondition(deps: Dependencies): ConditionValue {
+  const problems = [...deps.waits, ...deps.refused];
+  const first = problems[0];
+  if (!first) {
     return {
-      state: 'waiting',
-      reason: first.reason,
-      message: waits.map((w) => w.message).join('; '),
-      missing: waits.some((w) => w.missing),
+      status: 'True',
+      reason: 'Resolved',
+      message: 'The consumed queue and every published topic exist and may be used',
     };
   }
-  return { state: 'ready', queue, topics };
+  const refusedNote =
+    deps.refused.length > 0 ? '. What is refused gets no variable and no IAM statement' : '';
+  return {
+    status: 'False',
+    reason: first.reason,
+    message: problems.map((p) => p.message).join('; ') + refusedNote,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Environment.
 
-/** Environment variables that would be set twice: each message names the variable and its sources. */
-export function envCollisions(spec: EcommerceServiceSpec): string[] {
+/**
+ * Environment variables that would be set twice, or that spec.env may not set: each message names
+ * the variable and its sources. A publishes entry that repeats an earlier one is not acted on, so
+ * it sets nothing. The variables that choose the pod's AWS identity come from spec.identity only.
+ */
+export function envCollisions(spec: EcommerceServiceSpec, namespace: string): string[] {
   const sources = new Map<string, string[]>();
   const add = (name: string, source: string) => sources.set(name, [...(sources.get(name) ?? []), source]);
-  for (const p of spec.publishes ?? []) {
+  const publishes = spec.publishes ?? [];
+  const repeated = new Set(
+    repeatedReferences(
+      publishes.map((p) => p.topicRef),
+      namespace,
+    ),
+  );
+  publishes.forEach((p, index) => {
+    if (repeated.has(index)) return;
     const ref = p.topicRef.namespace ? `${p.topicRef.namespace}/${p.topicRef.name}` : p.topicRef.name;
     add(topicEnvName(p), `the ARN of EventTopic ${ref}`);
-  }
+  });
   const injected = new Set<string>(INJECTED_ENV);
+  const identity = new Set<string>(IDENTITY_ENV);
   for (const e of spec.env ?? []) {
     if (injected.has(e.name)) add(e.name, 'the operator');
+    if (identity.has(e.name)) add(e.name, "the pod's AWS identity (spec.identity)");
     if (sources.has(e.name)) add(e.name, 'spec.env');
   }
   return [...sources.entries()]
@@ -167,7 +236,9 @@ export function envCollisions(spec: EcommerceServiceSpec): string[] {
 
 /**
  * The container's environment: what the operator injects first (so spec.env values can refer to
- * it as $(QUEUE_URL)), topic variables sorted by name, then the spec's own variables in order.
+ * it as $(QUEUE_URL)), topic variables sorted by name, then the spec's own variables in order. An
+ * endpoint override is given as AWS_ENDPOINT_URL_SQS and AWS_ENDPOINT_URL_SNS only, never as
+ * AWS_ENDPOINT_URL, which the SDKs would apply to STS, KMS and every other service the pod calls.
  */
 export function desiredEnv(
   spec: EcommerceServiceSpec,
@@ -183,7 +254,8 @@ export function desiredEnv(
   const topics = [...deps.topics].sort((a, b) => a.envName.localeCompare(b.envName));
   for (const t of topics) env.push({ name: t.envName, value: t.arn });
   env.push({ name: 'AWS_REGION', value: settings.region });
-  if (settings.awsEndpoint) env.push({ name: 'AWS_ENDPOINT_URL', value: settings.awsEndpoint });
+  const endpoint = settings.awsEndpoint;
+  if (endpoint) for (const name of ENDPOINT_ENV) env.push({ name, value: endpoint });
   return [...env, ...(spec.env ?? [])];
 }
 
@@ -391,23 +463,17 @@ export function desiredHorizontalPodAutoscaler(svc: EcommerceService, defaultCpu
 }
 
 /**
- * The TriggerAuthentication KEDA reads the queue with: KEDA's AWS pod identity provider. With IRSA
- * it assumes the workload's own role (identityOwner: workload, found through the ServiceAccount's
- * annotation); with EKS Pod Identity and a role in the spec it assumes that role; otherwise KEDA
- * uses its own identity.
+ * The TriggerAuthentication KEDA reads the queue with: KEDA's AWS pod identity provider with KEDA's
+ * own identity (identityOwner: keda). KEDA never assumes the workload's role, so that role trusts
+ * only the workload's ServiceAccount; KEDA's role needs only the read-only statement each service
+ * reports in status.kedaPolicy.
  */
 export function desiredTriggerAuthentication(svc: EcommerceService): Manifest {
-  const identity = svc.spec.identity;
-  const podIdentity = identity?.roleArn
-    ? { provider: 'aws', identityOwner: 'workload' }
-    : identity?.podIdentity?.roleArn
-      ? { provider: 'aws', roleArn: identity.podIdentity.roleArn }
-      : { provider: 'aws' };
   return {
     apiVersion: apiVersionOf(TRIGGER_AUTHENTICATIONS),
     kind: TRIGGER_AUTHENTICATIONS.kind,
     metadata: metadataOf(svc),
-    spec: { podIdentity },
+    spec: { podIdentity: { provider: 'aws', identityOwner: 'keda' } },
   };
 }
 

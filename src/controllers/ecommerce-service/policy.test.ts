@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { iamPolicy, kmsScope, trustPolicy, type PolicyInputs, type TrustInputs } from './policy.ts';
+import {
+  iamPolicy,
+  kedaPolicy,
+  kmsScope,
+  trustPolicy,
+  type PolicyInputs,
+  type TrustInputs,
+} from './policy.ts';
 
 const QUEUE = 'arn:aws:sqs:eu-west-1:123456789012:pubsub_shop_payment-orders';
 const PAYMENTS = 'arn:aws:sns:eu-west-1:123456789012:pubsub_shop_payment-events.fifo';
@@ -106,16 +113,8 @@ describe('iamPolicy', () => {
     expect(statements.map((s) => s.Sid)).toEqual(['ConsumeQueue', 'PublishToTopics']);
   });
 
-  it('reading queue metrics adds GetMetricData, which IAM scopes only as "*"', () => {
-    const statements = parse(
-      iamPolicy({ queue: { arn: QUEUE }, topics: [], readsQueueMetrics: true }),
-    ).Statement;
-    expect(statements.at(-1)).toEqual({
-      Sid: 'ReadQueueMetrics',
-      Effect: 'Allow',
-      Action: 'cloudwatch:GetMetricData',
-      Resource: '*',
-    });
+  it('never reads metrics: KEDA reads them with its own role (kedaPolicy)', () => {
+    expect(iamPolicy({ queue: { arn: QUEUE }, topics: [] })).not.toContain('cloudwatch:');
   });
 
   it('none for a service that uses no queue and no topic', () => {
@@ -140,6 +139,23 @@ describe('iamPolicy', () => {
   });
 });
 
+describe('kedaPolicy', () => {
+  it('reads the attributes of exactly the scaled queue, nothing else', () => {
+    expect(parse(kedaPolicy({ queueArn: QUEUE, readsAge: false })).Statement).toEqual([
+      { Sid: 'ReadScaledQueue', Effect: 'Allow', Action: 'sqs:GetQueueAttributes', Resource: QUEUE },
+    ]);
+  });
+
+  it('with scaling.age also GetMetricData, which IAM scopes only as "*"', () => {
+    expect(parse(kedaPolicy({ queueArn: QUEUE, readsAge: true })).Statement.at(-1)).toEqual({
+      Sid: 'ReadQueueAgeMetric',
+      Effect: 'Allow',
+      Action: 'cloudwatch:GetMetricData',
+      Resource: '*',
+    });
+  });
+});
+
 describe('trustPolicy', () => {
   const base: TrustInputs = {
     namespace: 'shop',
@@ -148,7 +164,6 @@ describe('trustPolicy', () => {
     oidcProviderArn: undefined,
     roleArn: 'arn:aws:iam::123456789012:role/payment',
     region: 'eu-west-1',
-    trustKeda: false,
   };
   type Trust = {
     Statement: [
@@ -191,12 +206,8 @@ describe('trustPolicy', () => {
     expect(statement({ roleArn: undefined }).Principal['Federated']).toContain('arn:aws:iam::<ACCOUNT_ID>:');
   });
 
-  it('IRSA with KEDA: KEDA’s operator may assume the role too', () => {
-    const s = statement({ trustKeda: true });
-    expect(Object.values(s.Condition['StringEquals'] ?? {})).toContainEqual([
-      'system:serviceaccount:keda:keda-operator',
-      'system:serviceaccount:shop:payment-service',
-    ]);
+  it('trusts the workload’s ServiceAccount only, never KEDA’s', () => {
+    expect(JSON.stringify(statement({}))).not.toContain('keda');
   });
 
   it('EKS Pod Identity: pods.eks.amazonaws.com, only with this namespace’s and ServiceAccount’s session tags', () => {

@@ -15,10 +15,8 @@ export interface EncryptedResource {
 export interface PolicyInputs {
   /** The consumed queue; undefined for a service that consumes none. */
   queue: EncryptedResource | undefined;
-  /** The topics it publishes to. */
+  /** The topics it publishes to (only those it may: a refused topic is never here). */
   topics: readonly EncryptedResource[];
-  /** Whether the role also reads CloudWatch metrics (KEDA's age trigger assumes it to do so). */
-  readsQueueMetrics?: boolean;
 }
 
 const QUEUE_ACTIONS = [
@@ -103,21 +101,31 @@ export function iamPolicy(inputs: PolicyInputs): string | undefined {
       },
     });
   }
-  if (inputs.readsQueueMetrics) {
+  if (statements.length === 0) return undefined;
+  return canonicalJson({ Version: '2012-10-17', Statement: statements });
+}
+
+/**
+ * What KEDA's own role needs to scale one service, and nothing more: read the attributes of the
+ * scaled queue (aws-sqs-queue) and, with scaling.age, CloudWatch's metrics (aws-cloudwatch).
+ * Read-only: KEDA can neither receive, delete nor publish a message. The platform grants KEDA's
+ * role the union of these documents; the workload's role never trusts KEDA.
+ */
+export function kedaPolicy(inputs: { queueArn: string; readsAge: boolean }): string {
+  const statements: Record<string, unknown>[] = [
+    { Sid: 'ReadScaledQueue', Effect: 'Allow', Action: 'sqs:GetQueueAttributes', Resource: inputs.queueArn },
+  ];
+  if (inputs.readsAge) {
     // GetMetricData has no resource-level permissions: IAM accepts only "*" for it.
     statements.push({
-      Sid: 'ReadQueueMetrics',
+      Sid: 'ReadQueueAgeMetric',
       Effect: 'Allow',
       Action: 'cloudwatch:GetMetricData',
       Resource: '*',
     });
   }
-  if (statements.length === 0) return undefined;
   return canonicalJson({ Version: '2012-10-17', Statement: statements });
 }
-
-/** KEDA's operator, as its Helm chart installs it; it reads the queue with the workload's role. */
-export const KEDA_OPERATOR_SERVICE_ACCOUNT = 'system:serviceaccount:keda:keda-operator';
 
 export interface TrustInputs {
   namespace: string;
@@ -129,8 +137,6 @@ export interface TrustInputs {
   /** The role's ARN, when known: its account and partition fill the placeholder. */
   roleArn: string | undefined;
   region: string;
-  /** Also trust KEDA's operator, which assumes the workload's role (identityOwner: workload). */
-  trustKeda: boolean;
 }
 
 /** The placeholder provider when PUBSUB_OIDC_PROVIDER_ARN is not set. */
@@ -170,7 +176,6 @@ export function trustPolicy(inputs: TrustInputs): string {
     inputs.oidcProviderArn ??
     `arn:${role?.partition ?? partitionOf(inputs.region)}:iam::${role?.account ?? '<ACCOUNT_ID>'}:oidc-provider/${placeholderOidcProvider(inputs.region)}`;
   const provider = providerArn.slice(providerArn.indexOf(':oidc-provider/') + ':oidc-provider/'.length);
-  const subjects = inputs.trustKeda ? sortedUnique([subject, KEDA_OPERATOR_SERVICE_ACCOUNT]) : subject;
   return canonicalJson({
     Version: '2012-10-17',
     Statement: [
@@ -180,7 +185,7 @@ export function trustPolicy(inputs: TrustInputs): string {
         Principal: { Federated: providerArn },
         Action: 'sts:AssumeRoleWithWebIdentity',
         Condition: {
-          StringEquals: { [`${provider}:aud`]: 'sts.amazonaws.com', [`${provider}:sub`]: subjects },
+          StringEquals: { [`${provider}:aud`]: 'sts.amazonaws.com', [`${provider}:sub`]: subject },
         },
       },
     ],

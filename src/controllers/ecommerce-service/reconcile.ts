@@ -47,6 +47,7 @@ import {
   envCollisions,
   gracePeriodSeconds,
   readiness,
+  referencesCondition,
   resolveDependencies,
   SCALER_FIELD_MANAGER,
   serviceAccountNameOf,
@@ -58,7 +59,7 @@ import {
   type ResolvedTopic,
   type TopicLookup,
 } from './desired.ts';
-import { iamPolicy, trustPolicy } from './policy.ts';
+import { iamPolicy, kedaPolicy, trustPolicy } from './policy.ts';
 import { decideScale, scalingPolicyOf, type BacklogReading } from './scaling.ts';
 import type { ServiceSettings } from './settings.ts';
 import type { BacklogMetricSink, QueueAgeSource, ScalerMemory } from './sources.ts';
@@ -130,6 +131,8 @@ type Fields = Partial<EcommerceServiceStatus>;
 
 interface Outcome {
   ready: ConditionValue;
+  /** ReferencesResolved: whether every reference of the spec exists and may be used. */
+  references?: ConditionValue;
   synced: ConditionValue;
   available?: ConditionValue;
   scaling?: ConditionValue;
@@ -214,7 +217,7 @@ async function applyService(key: string, svc: EcommerceService, ctx: Ctx): Promi
   const serviceAccount = serviceAccountNameOf(svc);
   const identityFields = identityStatus(svc, serviceAccount, ctx.settings);
 
-  const collisions = envCollisions(spec);
+  const collisions = envCollisions(spec, namespace);
   if (collisions.length > 0) {
     const message = `Environment variables collide: ${collisions.join('; ')}. Set spec.publishes[].envName to tell them apart`;
     const problem = { status: 'False' as const, reason: 'EnvNameCollision', message };
@@ -237,13 +240,20 @@ async function applyService(key: string, svc: EcommerceService, ctx: Ctx): Promi
     return terminal(reason, refusal);
   }
 
+  // Only what the service may use and what exists; a refused or repeated entry is reported in
+  // ReferencesResolved and left out, and never holds back the rest.
   const deps = resolveDependencies(svc, ctx.lookupQueue, ctx.lookupTopic);
-  if (deps.state === 'waiting') {
-    const waiting = { status: 'False' as const, reason: deps.reason, message: deps.message };
+  const references = referencesCondition(deps);
+  const firstWait = deps.waits[0];
+  if (firstWait) {
+    const waiting = { status: 'False' as const, reason: firstWait.reason, message: references.message };
     await writeStatus(ctx, svc, {
       ready: waiting,
+      references,
       // A reference to something that does not exist is a problem to fix; one that is on its way is not.
-      synced: deps.missing ? waiting : { status: 'Unknown', reason: 'Waiting', message: deps.message },
+      synced: deps.waits.some((w) => w.missing)
+        ? waiting
+        : { status: 'Unknown', reason: 'Waiting', message: references.message },
       fields: identityFields,
     });
     return requeueAfter(WAITING_RECHECK_MS);
@@ -271,12 +281,26 @@ async function applyService(key: string, svc: EcommerceService, ctx: Ctx): Promi
   const policy = iamPolicy({
     queue: deps.queue ? { arn: deps.queue.arn, kmsKeyId: deps.queue.kmsKeyId } : undefined,
     topics: deps.topics.map((t: ResolvedTopic) => ({ arn: t.arn, kmsKeyId: t.kmsKeyId })),
-    // KEDA reads the age of the oldest message from CloudWatch with the workload's role.
-    readsQueueMetrics:
-      spec.scaling.engine === 'KEDA' && spec.scaling.age !== undefined && deps.queue !== undefined,
   });
+  const keda =
+    spec.scaling.engine === 'KEDA' && deps.queue
+      ? kedaPolicy({ queueArn: deps.queue.arn, readsAge: spec.scaling.age !== undefined })
+      : undefined;
+  const before = svc.status?.conditions?.find((c) => c.type === 'ReferencesResolved');
+  if (references.status === 'False' && before?.message !== references.message)
+    ctx.recorder.event(svc, 'Warning', references.reason, references.message);
+  // Deployed without what was refused: not Ready, for the service is not wired as its spec says.
+  const ready =
+    references.status === 'True'
+      ? readiness(deployment)
+      : {
+          status: 'False' as const,
+          reason: references.reason,
+          message: `${references.message}; the Deployment runs without it`,
+        };
   await writeStatus(ctx, svc, {
-    ready: readiness(deployment),
+    ready,
+    references,
     available: availability(deployment),
     synced: {
       status: 'True',
@@ -290,8 +314,13 @@ async function applyService(key: string, svc: EcommerceService, ctx: Ctx): Promi
       replicas: deployment.status?.replicas ?? 0,
       readyReplicas: deployment.status?.readyReplicas ?? 0,
       ...(policy ? { iamPolicy: policy } : {}),
+      ...(keda ? { kedaPolicy: keda } : {}),
     },
-    drop: [...(policy ? [] : (['iamPolicy'] as const)), ...(scaled.drop ?? [])],
+    drop: [
+      ...(policy ? [] : (['iamPolicy'] as const)),
+      ...(keda ? [] : (['kedaPolicy'] as const)),
+      ...(scaled.drop ?? []),
+    ],
   });
   ctx.log.debug({ namespace, name, replicas: deployment.spec?.replicas }, 'service reconciled');
   return scaled.nextMs !== undefined ? requeueAfter(scaled.nextMs) : done();
@@ -311,7 +340,6 @@ function identityStatus(svc: EcommerceService, serviceAccount: string, settings:
       oidcProviderArn: settings.oidcProviderArn,
       roleArn: identity?.roleArn ?? podIdentity?.roleArn,
       region: settings.region,
-      trustKeda: svc.spec.scaling.engine === 'KEDA' && svc.spec.consumes !== undefined,
     }),
     ...(podIdentity
       ? {
@@ -457,11 +485,7 @@ async function measure(
   }
   if (!policy.age || !ctx.ageSource) return { ok: true, backlog };
   try {
-    return {
-      ok: true,
-      backlog,
-      oldestAgeSeconds: await ctx.ageSource.oldestMessageAgeSeconds(queue.queueName),
-    };
+    return { ok: true, backlog, oldestAge: await ctx.ageSource.oldestMessageAge(queue.queueName) };
   } catch (error) {
     ctx.log.warn({ err: error, queue: queue.queueName }, 'age of the oldest message unavailable');
     return { ok: true, backlog };
@@ -520,8 +544,14 @@ async function builtinScaler({ key, svc, deployment, queue }: ScaleInputs, ctx: 
   // scales down before a whole window, but only if the scaler set them; a count it never set (the
   // default of a new Deployment, or an HPA's) is no recommendation at all.
   const history = memory?.history ?? (scalerSetReplicas(deployment) ? undefined : []);
-  const decision = decideScale(scalingPolicyOf(svc.spec), current, history, reading, now);
-  ctx.scaler.set(key, { uid, generation, lastPollAt: now, history: decision.history });
+  const decision = decideScale(scalingPolicyOf(svc.spec), current, history, reading, now, memory?.ageActedAt);
+  ctx.scaler.set(key, {
+    uid,
+    generation,
+    lastPollAt: now,
+    history: decision.history,
+    ageActedAt: decision.ageActedAt,
+  });
   const note = scaling.age && !ctx.ageSource ? AGE_NOT_APPLIED : '';
   const condition = { status: decision.status, reason: decision.reason, message: decision.message + note };
   if (!reading.ok) {
@@ -558,6 +588,7 @@ async function writeStatus(ctx: Ctx, svc: EcommerceService, next: Outcome): Prom
     next.fields ?? {},
     [
       { type: 'Ready', ...next.ready },
+      ...(next.references ? [{ type: 'ReferencesResolved', ...next.references }] : []),
       ...(next.available ? [{ type: 'Available', ...next.available }] : []),
       ...(next.scaling ? [{ type: 'Scaling', ...next.scaling }] : []),
       { type: 'Synced', ...next.synced },

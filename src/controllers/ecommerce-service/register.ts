@@ -14,6 +14,7 @@ import {
 import { keyOf } from '../../runtime/store.ts';
 import { apiVersionOf, type KubeObject, type ResourceRef } from '../../runtime/types.ts';
 import { CONSUMER_QUEUES, ECOMMERCE_SERVICES, EVENT_TOPICS } from '../resources.ts';
+import { keyOf as referenceKey, sameKey } from '../shared/references.ts';
 import type { OperatorSettings } from '../shared/settings.ts';
 import { kubeKedaDiscovery, reconcileEcommerceService, type EcommerceServiceServices } from './reconcile.ts';
 import { serviceSettingsFromEnv } from './settings.ts';
@@ -30,14 +31,13 @@ export function servicesConsuming(services: readonly EcommerceService[], queue: 
     .map((s) => keyOf(s.metadata?.namespace, s.metadata?.name ?? ''));
 }
 
-/** Keys of the EcommerceServices that publish to this EventTopic. */
+/** Keys of the EcommerceServices that publish to this EventTopic (a change of its consent included). */
 export function servicesPublishingTo(services: readonly EcommerceService[], topic: KubeObject): string[] {
-  const namespace = topic.metadata?.namespace;
-  const name = topic.metadata?.name;
+  const key = { namespace: topic.metadata?.namespace ?? '', name: topic.metadata?.name ?? '' };
   return services
     .filter((s) =>
-      (s.spec.publishes ?? []).some(
-        (p) => p.topicRef.name === name && (p.topicRef.namespace ?? s.metadata?.namespace) === namespace,
+      (s.spec.publishes ?? []).some((p) =>
+        sameKey(referenceKey(p.topicRef, s.metadata?.namespace ?? ''), key),
       ),
     )
     .map((s) => keyOf(s.metadata?.namespace, s.metadata?.name ?? ''));
@@ -57,7 +57,7 @@ export interface EcommerceServiceParts {
   settings: OperatorSettings;
   maxConcurrentReconciles: number;
   resyncPeriodMs: number;
-  /** Injected into pods and KEDA triggers. Default: AWS_ENDPOINT_URL of the process. */
+  /** Given to pods as AWS_ENDPOINT_URL_SQS/_SNS and to KEDA's triggers. Default: AWS_ENDPOINT_URL of the process. */
   awsEndpoint?: string;
   /** The cluster's IAM OIDC provider for trust policies. Default: PUBSUB_OIDC_PROVIDER_ARN. */
   oidcProviderArn?: string;

@@ -21,10 +21,11 @@ const policy = (overrides: Partial<ScalingPolicy> = {}): ScalingPolicy => ({
   maxAgeSeconds: undefined,
   ...overrides,
 });
-const backlog = (n: number, oldestAgeSeconds?: number): BacklogReading => ({
+/** A reading of `n` messages; with an age, from a CloudWatch data point of time `pointAt`. */
+const backlog = (n: number, oldestAgeSeconds?: number, pointAt = T0 - 60_000): BacklogReading => ({
   ok: true,
   backlog: n,
-  ...(oldestAgeSeconds !== undefined ? { oldestAgeSeconds } : {}),
+  ...(oldestAgeSeconds !== undefined ? { oldestAge: { seconds: oldestAgeSeconds, at: pointAt } } : {}),
 });
 const recs = (...pairs: [number, number][]): Recommendation[] =>
   pairs.map(([seconds, replicas]) => ({ at: at(seconds), replicas }));
@@ -151,6 +152,40 @@ describe('decideScale', () => {
     expect(decision.history).toEqual(recs([-100, 3], [0, 10]));
     expect(decision.replicas).toBe(7); // 10 wanted, at most 4 more
     expect(decision.message).toContain('at most 4 more per poll');
+  });
+
+  it('scales up on age once per CloudWatch data point, not once per poll', () => {
+    const p = policy({ maxAgeSeconds: 60, maxReplicas: 6 });
+    const point1 = T0 - 60_000;
+    const point2 = T0 + 60_000;
+    // Polls every 10 s; CloudWatch has one point a minute, so four polls see point1, then point2.
+    const points = [point1, point1, point1, point1, point2, point2];
+    let replicas = 1;
+    let history: Recommendation[] | undefined = [];
+    let acted: number | undefined;
+    const seen: number[] = [];
+    points.forEach((point, i) => {
+      const decision = decideScale(p, replicas, history, backlog(0, 600, point), at(i * 10), acted);
+      ({ replicas, history, ageActedAt: acted } = decision);
+      seen.push(replicas);
+    });
+    expect(seen).toEqual([2, 2, 2, 2, 3, 3]);
+    expect(acted).toBe(point2);
+  });
+
+  it('a data point already acted on holds the replicas, with any stabilization window', () => {
+    const point = T0 - 60_000;
+    const p = policy({ maxAgeSeconds: 60, scaleDownStabilizationSeconds: 0 });
+    const decision = decideScale(p, 3, [], backlog(0, 600, point), T0, point);
+    expect(decision).toMatchObject({ replicas: 3, reason: 'Steady' });
+    expect(decision.message).toContain('already acted on, so it holds 3 replicas');
+  });
+
+  it('a data point already acted on still lets the backlog scale up', () => {
+    const point = T0 - 60_000;
+    const decision = decideScale(policy({ maxAgeSeconds: 60 }), 2, [], backlog(20, 600, point), T0, point);
+    expect(decision).toMatchObject({ replicas: 4, reason: 'ScaledUp', ageActedAt: point });
+    expect(decision.message).not.toContain('holds');
   });
 
   it('follows a burst and its drain, poll by poll, with a 10 s interval and a 30 s window', () => {

@@ -29,9 +29,15 @@ export function scalingPolicyOf(spec: EcommerceServiceSpec): ScalingPolicy {
   };
 }
 
+/** The age of the oldest message from one CloudWatch data point, and that point's timestamp (ms). */
+export interface AgePoint {
+  seconds: number;
+  at: number;
+}
+
 /** One poll's measurement of the queue, or why there is none. */
 export type BacklogReading =
-  { ok: true; backlog: number; oldestAgeSeconds?: number | undefined } | { ok: false; message: string };
+  { ok: true; backlog: number; oldestAge?: AgePoint | undefined } | { ok: false; message: string };
 
 /** What the scaler would have asked for at one poll, before step limits and stabilization. */
 export interface Recommendation {
@@ -46,6 +52,8 @@ export interface ScaleDecision {
   recommendation: number | undefined;
   /** Recommendations to remember for the next poll (the stabilization window's worth). */
   history: Recommendation[];
+  /** Timestamp of the last age data point scaled up on (this poll's, or the one given). */
+  ageActedAt: number | undefined;
   /** The Scaling condition this decision gives. */
   status: 'True' | 'False';
   reason: string;
@@ -80,6 +88,10 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  *   current count counts as a recommendation made now, so nothing scales down before one whole
  *   window has been observed.
  * - Changed bounds (minReplicas, maxReplicas) apply at once, in both directions.
+ * - An oldest message older than maxAgeSeconds adds one replica once per CloudWatch data point:
+ *   CloudWatch publishes one point a minute and polls are more frequent, so a point at or before
+ *   `ageActedAt` (the last one scaled up on) adds nothing and only holds the current count; the
+ *   backlog still counts at every poll.
  */
 export function decideScale(
   policy: ScalingPolicy,
@@ -87,6 +99,7 @@ export function decideScale(
   history: readonly Recommendation[] | undefined,
   reading: BacklogReading,
   now: number,
+  ageActedAt?: number,
 ): ScaleDecision {
   const windowStart = now - policy.scaleDownStabilizationSeconds * 1000;
   const remembered = (history ?? [{ at: now, replicas: current }]).filter((r) => r.at > windowStart);
@@ -97,24 +110,33 @@ export function decideScale(
       replicas: current,
       recommendation: undefined,
       history: remembered,
+      ageActedAt,
       status: 'False',
       reason: 'BacklogUnavailable',
       message: `The queue could not be measured, so the replicas stay at ${current}: ${reading.message}`,
     };
   }
 
-  const { backlog, oldestAgeSeconds } = reading;
+  const { backlog, oldestAge } = reading;
   let recommendation = recommendedReplicas(policy, backlog);
   let why = `backlog ${backlog} at ${policy.targetPerReplica} per replica asks for ${plural(recommendation, 'replica')}`;
-  if (
-    policy.maxAgeSeconds !== undefined &&
-    oldestAgeSeconds !== undefined &&
-    oldestAgeSeconds > policy.maxAgeSeconds
-  ) {
-    const older = Math.min(policy.maxReplicas, Math.max(recommendation, current + 1));
-    if (older > recommendation) {
-      recommendation = older;
-      why += `; the oldest message waited ${oldestAgeSeconds}s (more than ${policy.maxAgeSeconds}s), so ${plural(recommendation, 'replica')}`;
+  let actedAt = ageActedAt;
+  if (policy.maxAgeSeconds !== undefined && oldestAge && oldestAge.seconds > policy.maxAgeSeconds) {
+    const waited = `the oldest message waited ${oldestAge.seconds}s (more than ${policy.maxAgeSeconds}s)`;
+    if (ageActedAt !== undefined && oldestAge.at <= ageActedAt) {
+      // Already acted on: it adds nothing, but holds what it added until CloudWatch says more.
+      const held = Math.min(policy.maxReplicas, Math.max(recommendation, current));
+      if (held > recommendation) {
+        recommendation = held;
+        why += `; ${waited} at a data point already acted on, so it holds ${plural(held, 'replica')}`;
+      }
+    } else {
+      const older = Math.min(policy.maxReplicas, Math.max(recommendation, current + 1));
+      if (older > recommendation) {
+        recommendation = older;
+        actedAt = oldestAge.at;
+        why += `; ${waited}, so ${plural(recommendation, 'replica')}`;
+      }
     }
   }
   const nextHistory = [...remembered, { at: now, replicas: recommendation }];
@@ -127,6 +149,7 @@ export function decideScale(
       replicas,
       recommendation,
       history: nextHistory,
+      ageActedAt: actedAt,
       status: 'True',
       reason: 'ScaledUp',
       message: `${why}: scaled from ${current} to ${replicas}${limited}`,
@@ -138,6 +161,7 @@ export function decideScale(
       replicas: bounded,
       recommendation,
       history: nextHistory,
+      ageActedAt: actedAt,
       status: 'True',
       reason: bounded > current ? 'ScaledUp' : 'ScaledDown',
       message: `${why}: scaled from ${current} to ${bounded} to stay within ${policy.minReplicas}-${policy.maxReplicas} replicas`,
@@ -149,6 +173,7 @@ export function decideScale(
       replicas: stabilized,
       recommendation,
       history: nextHistory,
+      ageActedAt: actedAt,
       status: 'True',
       reason: 'ScaledDown',
       message: `${why}: scaled from ${current} to ${stabilized}, the highest recommendation of the last ${policy.scaleDownStabilizationSeconds}s`,
@@ -159,6 +184,7 @@ export function decideScale(
       replicas: current,
       recommendation,
       history: nextHistory,
+      ageActedAt: actedAt,
       status: 'True',
       reason: 'ScaleDownStabilizing',
       message: `${why}: stays at ${current} while the last ${policy.scaleDownStabilizationSeconds}s asked for as many`,
@@ -168,6 +194,7 @@ export function decideScale(
     replicas: current,
     recommendation,
     history: nextHistory,
+    ageActedAt: actedAt,
     status: 'True',
     reason: 'Steady',
     message: `${why}: stays at ${current}`,

@@ -3,7 +3,10 @@
 import type { OperatorSettings } from '../shared/settings.ts';
 
 export interface ServiceSettings extends OperatorSettings {
-  /** AWS_ENDPOINT_URL of the operator: injected into the pods and KEDA's triggers when set. */
+  /**
+   * AWS_ENDPOINT_URL of the operator, when set: given to the pods as AWS_ENDPOINT_URL_SQS and
+   * AWS_ENDPOINT_URL_SNS only (never as AWS_ENDPOINT_URL), and to KEDA's triggers.
+   */
   awsEndpoint?: string | undefined;
   /** PUBSUB_OIDC_PROVIDER_ARN: the cluster's IAM OIDC provider, for the IRSA trust policy. */
   oidcProviderArn?: string | undefined;

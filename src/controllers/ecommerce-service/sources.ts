@@ -6,16 +6,15 @@
 // operator gives it the CloudWatch-backed ones below (src/aws/cloudwatch.ts). Without an age
 // source, scaling.age is reported as not applied in the Scaling condition; without a sink, no
 // metric is published.
-import {
-  oldestMessageAgeSeconds,
-  publishBacklogPerReplica,
-  type MetricGateway,
-} from '../../aws/cloudwatch.ts';
-import type { Recommendation } from './scaling.ts';
+import { oldestMessageAge, publishBacklogPerReplica, type MetricGateway } from '../../aws/cloudwatch.ts';
+import type { AgePoint, Recommendation } from './scaling.ts';
 
 export interface QueueAgeSource {
-  /** Age of the oldest message of the queue with this physical name, in seconds; undefined when unknown. */
-  oldestMessageAgeSeconds(queueName: string): Promise<number | undefined>;
+  /**
+   * Age of the oldest message of the queue with this physical name, in seconds, with the timestamp
+   * of the data point it comes from; undefined when unknown.
+   */
+  oldestMessageAge(queueName: string): Promise<AgePoint | undefined>;
 }
 
 export interface BacklogMetricSink {
@@ -25,7 +24,10 @@ export interface BacklogMetricSink {
 
 /** ApproximateAgeOfOldestMessage from CloudWatch (AWS/SQS, by QueueName). */
 export const cloudWatchAgeSource = (metrics: MetricGateway): QueueAgeSource => ({
-  oldestMessageAgeSeconds: (queueName) => oldestMessageAgeSeconds(metrics, queueName),
+  oldestMessageAge: async (queueName) => {
+    const point = await oldestMessageAge(metrics, queueName);
+    return point && { seconds: point.value, at: point.at };
+  },
 });
 
 /** PubSubOperator/BacklogPerReplica in CloudWatch, by Namespace and Service. */
@@ -39,6 +41,8 @@ interface ScalerState {
   generation: number | undefined;
   lastPollAt: number;
   history: Recommendation[];
+  /** Timestamp of the last age data point the scaler scaled up on; a point acts once. */
+  ageActedAt?: number | undefined;
 }
 
 /**

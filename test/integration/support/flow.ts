@@ -183,13 +183,16 @@ export async function directFlow(options: FlowOptions): Promise<Flow> {
     };
   }
 
-  // What the operator documents it injects: the queue and its DLQ, <TOPIC>_TOPIC_ARN, region, endpoint.
+  // What the operator documents it injects: the queue and its DLQ, <TOPIC>_TOPIC_ARN, region, and
+  // its endpoint override for SQS and SNS only.
   const bed = bedEnv();
+  const endpoint = required(bed['AWS_ENDPOINT_URL'], 'AWS_ENDPOINT_URL');
   for (const sample of ofKind(samples, 'EcommerceService')) {
     const spec = EcommerceServiceSpecSchema.parse(sample.spec);
     const env: Record<string, string> = {
       AWS_REGION: required(bed['AWS_REGION'], 'AWS_REGION'),
-      AWS_ENDPOINT_URL: required(bed['AWS_ENDPOINT_URL'], 'AWS_ENDPOINT_URL'),
+      AWS_ENDPOINT_URL_SQS: endpoint,
+      AWS_ENDPOINT_URL_SNS: endpoint,
     };
     if (spec.consumes) {
       const queue = required(
