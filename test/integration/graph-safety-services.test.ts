@@ -60,7 +60,7 @@ const topicArnOf = async (ns: string, name: string): Promise<string> =>
   String((await waitForCondition(ns, 'eventtopics', name, 'Ready', 'True')).status?.['topicArn']);
 
 describe('graph safety: EcommerceService', () => {
-  it('contract 1: a service may not publish to a topic of another namespace that does not consent, and loses it when consent is withdrawn', async () => {
+  it('a service may not publish to a topic of another namespace that does not consent, and loses it when consent is withdrawn', async () => {
     applyObject(b, 'eventtopics', 'private-events', {});
     const arn = await topicArnOf(b, 'private-events');
     applyObject(a, 'ecommerceservices', 'publisher', {
@@ -113,7 +113,7 @@ describe('graph safety: EcommerceService', () => {
     expect(conditionOf(withdrawn, 'ReferencesResolved')?.reason).toBe('TopicNotAllowed');
   });
 
-  it('contract 2: a consumer runs as soon as its queue exists, though one of the queue’s topics does not exist yet', async () => {
+  it('a consumer runs as soon as its queue exists, though one of the queue’s topics does not exist yet', async () => {
     applyObject(a, 'eventtopics', 'present', {});
     await topicArnOf(a, 'present');
     applyObject(a, 'consumerqueues', 'half-wired', {
@@ -144,7 +144,7 @@ describe('graph safety: EcommerceService', () => {
     expect(policyOf(svc)).toContain(String(queue.status?.['queueArn']));
   });
 
-  it('contract 3: one topic named twice ({name} and {name, namespace: own}) is acted on once', async () => {
+  it('one topic named twice ({name} and {name, namespace: own}) is acted on once', async () => {
     applyObject(a, 'eventtopics', 'own-events', {});
     const arn = await topicArnOf(a, 'own-events');
     let admitted = true;
@@ -173,7 +173,7 @@ describe('graph safety: EcommerceService', () => {
     expect(policy.Statement).toEqual([expect.objectContaining({ Sid: 'PublishToTopics', Resource: [arn] })]);
   });
 
-  it('contract 10: the endpoint reaches pods for SQS and SNS only, identity variables are reserved, KEDA assumes no workload role', async () => {
+  it('the endpoint reaches pods for SQS and SNS only, identity variables are reserved, KEDA assumes no workload role', async () => {
     // The operator runs with AWS_ENDPOINT_URL (moto): the pods get it per service, never globally.
     applyObject(a, 'consumerqueues', 'scaled', {});
     const queue = await waitForCondition(a, 'consumerqueues', 'scaled', 'Ready', 'True');
@@ -229,7 +229,7 @@ describe('graph safety: EcommerceService', () => {
     expect(await getObject(a, 'ecommerceservices', 'borrower')).toBeUndefined();
   });
 
-  it('contract 11: scaling.age adds a replica once per CloudWatch data point, not once per poll', async () => {
+  it('scaling.age adds a replica once per CloudWatch data point, not once per poll', async () => {
     applyObject(a, 'consumerqueues', 'aged', {});
     const queue = await waitForCondition(a, 'consumerqueues', 'aged', 'Ready', 'True');
     applyObject(a, 'ecommerceservices', 'aged', {
