@@ -119,7 +119,18 @@ build_go_command() { # name version module-path package-path
   ) || die "building $name v$version failed (see the output above)"
 }
 
+# promtool, for the unit tests of the chart's alert rules; not part of the bed, built on first use.
+build_promtool() {
+  build_go_command promtool "$PROMETHEUS_MODULE_VERSION" github.com/prometheus/prometheus \
+    github.com/prometheus/prometheus/cmd/promtool \
+    "-X github.com/prometheus/common/version.Version=$PROMETHEUS_MODULE_VERSION"
+}
+
 main() {
+  if [[ "${1:-}" == promtool ]]; then
+    mkdir -p "$BED_CACHE" && build_promtool && echo "$BED_CACHE/promtool-v$PROMETHEUS_MODULE_VERSION/promtool"
+    return
+  fi
   if [[ -n "${PUBSUB_BED_BIN_DIR:-}" ]]; then
     for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm; do
       [[ -x "$PUBSUB_BED_BIN_DIR/$b" ]] || die "PUBSUB_BED_BIN_DIR=$PUBSUB_BED_BIN_DIR has no executable $b"
