@@ -158,6 +158,7 @@ describe('OldestMessageAges', () => {
     now = 61_000;
     expect(ages.get('q')).toBeUndefined();
     await source.oldestMessageAgeSeconds('q');
+    expect(ages.get('q')).toBe(30);
     answer = undefined;
     await source.oldestMessageAgeSeconds('q');
     expect(ages.get('q')).toBeUndefined();

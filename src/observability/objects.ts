@@ -199,6 +199,11 @@ export class ScaleEventCounter implements EventHandler<EcommerceService> {
   }
 }
 
+/** Where the age of a queue's oldest message is read (the Builtin scaler's QueueAgeSource). */
+export interface AgeSource {
+  oldestMessageAgeSeconds(queueName: string): Promise<number | undefined>;
+}
+
 /** The last age of the oldest message read per physical queue name, forgotten after `maxAgeMs`. */
 export class OldestMessageAges {
   private readonly ages = new Map<string, { value: number; at: number }>();
@@ -225,11 +230,8 @@ export class OldestMessageAges {
   }
 
   /** Wraps an age source so every age it reads is remembered here. */
-  recording<S extends { oldestMessageAgeSeconds(queueName: string): Promise<number | undefined> }>(
-    source: S,
-  ): S {
+  recording(source: AgeSource): AgeSource {
     return {
-      ...source,
       oldestMessageAgeSeconds: async (queueName: string) => {
         const value = await source.oldestMessageAgeSeconds(queueName);
         this.record(queueName, value);

@@ -32,7 +32,9 @@ function valueOf(exposition: string, name: string, labels: Record<string, string
   for (const line of exposition.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
     const [, body = '', value = ''] = /^[^{]+\{(.*)\} (\S+)$/.exec(line) ?? [];
-    const found = Object.fromEntries([...body.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const found: Record<string, string | undefined> = Object.fromEntries(
+      [...body.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1] ?? '', m[2]]),
+    );
     if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(value);
   }
   return undefined;
