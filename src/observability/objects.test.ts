@@ -38,12 +38,13 @@ const service = (
   name: string,
   status: EcommerceService['status'] = {},
   uid = `uid-${name}`,
+  engine = 'Builtin',
 ): EcommerceService =>
   ({
     apiVersion: 'pubsub.ecommerce.io/v1alpha1',
     kind: 'EcommerceService',
     metadata: meta(name, uid),
-    spec: { scaling: { minReplicas: 1, maxReplicas: 5 } },
+    spec: { scaling: { engine, minReplicas: 1, maxReplicas: 5, queueDepth: { targetPerReplica: 20 } } },
     status,
   }) as unknown as EcommerceService;
 
@@ -121,6 +122,12 @@ describe('objectSamples', () => {
     expect(value(samples, 'pubsub_ecommerceservice_min_replicas', { name: 'pay' })).toBe(1);
     expect(value(samples, 'pubsub_ecommerceservice_max_replicas', { name: 'pay' })).toBe(5);
     expect(value(samples, 'pubsub_ecommerceservice_backlog_messages', { name: 'pay' })).toBe(80);
+    expect(value(samples, 'pubsub_ecommerceservice_target_backlog_per_replica', { name: 'pay' })).toBe(20);
+  });
+
+  it('has no backlog target for a service scaled on CPU', () => {
+    const samples = objectSamples(view({ services: [service('cpu', {}, 'uid-cpu', 'CPU')] }));
+    expect(samples.map((s) => s.metric)).not.toContain('pubsub_ecommerceservice_target_backlog_per_replica');
   });
 });
 

@@ -70,6 +70,10 @@ export const OBJECT_GAUGES = {
     help: 'spec.scaling.maxReplicas of the service',
     labelNames: ['namespace', 'name'],
   },
+  pubsub_ecommerceservice_target_backlog_per_replica: {
+    help: 'spec.scaling.queueDepth.targetPerReplica: the backlog per replica the queue-depth engines (Builtin, KEDA) aim for',
+    labelNames: ['namespace', 'name'],
+  },
   pubsub_ecommerceservice_backlog_messages: {
     help: 'Messages the Builtin scaler counted in the consumed queue at its last poll',
     labelNames: ['namespace', 'name'],
@@ -148,6 +152,10 @@ function serviceSamples(svc: EcommerceService): Sample[] {
     ['pubsub_ecommerceservice_desired_replicas', status.desiredReplicas],
     ['pubsub_ecommerceservice_min_replicas', svc.spec.scaling.minReplicas],
     ['pubsub_ecommerceservice_max_replicas', svc.spec.scaling.maxReplicas],
+    [
+      'pubsub_ecommerceservice_target_backlog_per_replica',
+      svc.spec.scaling.engine === 'CPU' ? undefined : svc.spec.scaling.queueDepth.targetPerReplica,
+    ],
     ['pubsub_ecommerceservice_backlog_messages', status.backlog],
   ];
   return values

@@ -117,6 +117,7 @@ describe('per-object metrics of the operator', () => {
     expect(valueOf(metrics, 'pubsub_ecommerceservice_desired_replicas', svc)).toBe(3);
     expect(valueOf(metrics, 'pubsub_ecommerceservice_min_replicas', svc)).toBe(1);
     expect(valueOf(metrics, 'pubsub_ecommerceservice_max_replicas', svc)).toBe(3);
+    expect(valueOf(metrics, 'pubsub_ecommerceservice_target_backlog_per_replica', svc)).toBe(5);
     expect(valueOf(metrics, 'pubsub_ecommerceservice_scale_events_total', svc)).toBeGreaterThanOrEqual(1);
     expect(valueOf(metrics, 'leader_election_master_status', {})).toBe(1);
   });
