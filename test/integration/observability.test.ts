@@ -13,11 +13,12 @@ import { startOperator, type OperatorProcess } from './support/operator.ts';
 import { useServices } from './support/services.ts';
 
 const ns = crdTestNamespace('observe');
+const clusterName = uniqueName('observe');
 let operator: OperatorProcess;
 
 beforeAll(async () => {
   // With leader election, as deployed: the leader gauge is part of what the rules use.
-  operator = await startOperator({ namespaces: [ns], clusterName: uniqueName('observe') });
+  operator = await startOperator({ namespaces: [ns], clusterName });
 });
 
 afterAll(async () => {
@@ -120,6 +121,41 @@ describe('per-object metrics of the operator', () => {
     expect(valueOf(metrics, 'pubsub_ecommerceservice_target_backlog_per_replica', svc)).toBe(5);
     expect(valueOf(metrics, 'pubsub_ecommerceservice_scale_events_total', svc)).toBeGreaterThanOrEqual(1);
     expect(valueOf(metrics, 'leader_election_master_status', {})).toBe(1);
+  });
+
+  it('are the same on a replica that does not lead', async () => {
+    const standby = await startOperator({ namespaces: [ns], clusterName });
+    try {
+      // Two series are what a replica did itself, and left out: scale events, counted from what it
+      // has seen since it started, and the age of the oldest message, which the leader's scaler reads.
+      const perObject = (text: string) =>
+        text
+          .split('\n')
+          .filter((l) => /^pubsub_(object|consumerqueue|ecommerceservice)_/.test(l))
+          .filter(
+            (l) => !/^pubsub_(ecommerceservice_scale_events_total|consumerqueue_oldest_message_age)/.test(l),
+          )
+          .sort();
+      const [leader, follower] = await eventually(
+        async () => {
+          const both = [await scrape(operator.httpPort), await scrape(standby.httpPort)] as const;
+          const [a, b] = both.map(perObject);
+          return a && b && a.length > 10 && a.join('\n') === b.join('\n') ? both : undefined;
+        },
+        { timeoutMs: 60_000, what: 'the standby replica to export the same per-object series' },
+      );
+      expect(valueOf(leader, 'leader_election_master_status', {})).toBe(1);
+      expect(valueOf(follower, 'leader_election_master_status', {})).toBe(0);
+      const id = { namespace: ns, name: 'work' };
+      expect(valueOf(leader, 'pubsub_consumerqueue_oldest_message_age_seconds', id)).toBe(90);
+      expect(valueOf(follower, 'pubsub_consumerqueue_oldest_message_age_seconds', id)).toBeUndefined();
+      // Its own count of scale events starts at 0, with the series present for increase() to work.
+      expect(
+        valueOf(follower, 'pubsub_ecommerceservice_scale_events_total', { namespace: ns, name: 'worker' }),
+      ).toBe(0);
+    } finally {
+      await standby.stop();
+    }
   });
 
   it('drop the series of an object once it is deleted', async () => {
