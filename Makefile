@@ -113,6 +113,15 @@ test-argocd: deps ## ArgoCD health checks: every health_test.yaml case through i
 # `make test` runs the ArgoCD health checks too.
 test: test-argocd
 
+.PHONY: test-rules
+test-rules: ## Alert rules: promtool check and `promtool test rules` (promtool built once from the Go module proxy)
+	@promtool="$$($(BED)/build-tools.sh promtool)" && \
+	"$$promtool" check rules charts/operator/rules/pubsub-operator.rules.yaml && \
+	"$$promtool" test rules test/rules/pubsub-operator.test.yaml
+
+# `make test` runs the alert rule tests too.
+test: test-rules
+
 .PHONY: test-e2e
 test-e2e: deps ## End-to-end on a kind cluster (needs Docker, kind, kubectl, helm and internet); E2E_KEEP=1 keeps it
 	test/e2e/run.sh

@@ -178,7 +178,7 @@ async function run(flow: Flow, db: TestDatabase, concurrency: string | undefined
       batchSize: String(started['batchSize']),
       messagesPerSecond: N / seconds,
       seconds,
-      handler: histogram(samples, 'consumer_message_duration_seconds'),
+      handler: histogram(samples, 'consumer_handler_duration_seconds'),
       calls: histogramsBy(samples, 'bench_aws_call_duration_seconds', 'command'),
       queries: histogramsBy(samples, 'bench_db_query_duration_seconds', 'statement'),
       cpu: {

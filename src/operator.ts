@@ -2,7 +2,7 @@
 // services (AWS gateways, settings, caches) its reconciles get.
 import type { CloudWatchGateway } from './aws/cloudwatch.ts';
 import type { AwsGateways } from './aws/index.ts';
-import type { ConsumerQueue, EventTopic } from './crds/index.ts';
+import type { ConsumerQueue, EcommerceService, EventTopic } from './crds/index.ts';
 import {
   reconcileConsumerQueue,
   type ConsumerQueueServices,
@@ -13,8 +13,9 @@ import {
 } from './controllers/ecommerce-service/register.ts';
 import { cloudWatchAgeSource, cloudWatchBacklogSink } from './controllers/ecommerce-service/sources.ts';
 import { reconcileEventTopic, type EventTopicServices } from './controllers/event-topic/reconcile.ts';
-import { CONSUMER_QUEUES, EVENT_TOPICS } from './controllers/resources.ts';
+import { CONSUMER_QUEUES, ECOMMERCE_SERVICES, EVENT_TOPICS } from './controllers/resources.ts';
 import type { OperatorSettings } from './controllers/shared/settings.ts';
+import { OldestMessageAges, registerObjectMetrics, ScaleEventCounter } from './observability/objects.ts';
 import type { Manager } from './runtime/manager.ts';
 import { keyOf } from './runtime/store.ts';
 import type { KubeObject } from './runtime/types.ts';
@@ -86,12 +87,26 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
     ...common,
   });
 
+  // The ages the scaler reads are remembered for the per-queue metric.
+  const ages = new OldestMessageAges();
+  const overrides = parts.ecommerceService ?? {};
+  const ageSource = 'ageSource' in overrides ? overrides.ageSource : cloudWatchAgeSource(parts.cloudwatch);
   registerEcommerceServiceController(manager, {
     queues: aws.queues,
     settings,
     ...common,
-    ageSource: cloudWatchAgeSource(parts.cloudwatch),
     metricSink: cloudWatchBacklogSink(parts.cloudwatch),
-    ...parts.ecommerceService,
+    ...overrides,
+    ageSource: ageSource && ages.recording(ageSource),
   });
+
+  const scaleEvents = new ScaleEventCounter();
+  const serviceInformer = manager.informer<EcommerceService>(ECOMMERCE_SERVICES);
+  serviceInformer.addEventHandler(scaleEvents);
+  registerObjectMetrics(
+    manager.metrics.registry,
+    { topics: topicInformer.store, queues: queueInformer.store, services: serviceInformer.store },
+    scaleEvents,
+    ages,
+  );
 }

@@ -102,8 +102,8 @@ GO
 }
 
 # A main package of a published module, built at a pinned version through a throwaway module.
-build_go_command() { # name version module-path package-path
-  local name="$1" version="$2" module="$3" pkg="$4"
+build_go_command() { # name version module-path package-path [ldflags] [module-version]
+  local name="$1" version="$2" module="$3" pkg="$4" module_version="${6:-$2}"
   local out="$BED_CACHE/$name-v$version"
   [[ -x "$out/$name" ]] && return 0
   log "building $name v$version"
@@ -113,13 +113,28 @@ build_go_command() { # name version module-path package-path
   printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" > "$work/tools.go"
   (
     cd "$work"
-    go get "$module@v$version" >/dev/null
+    go get "$module@v$module_version" >/dev/null
     go mod tidy -e >/dev/null 2>&1 || true
     go build -tags tools -ldflags "$ldflags_base ${5:-}" -o "$out/$name.tmp" "$pkg" && mv "$out/$name.tmp" "$out/$name"
   ) || die "building $name v$version failed (see the output above)"
 }
 
+# promtool, for the unit tests of the chart's alert rules; not part of the bed, built on first use.
+# Prometheus 3.X.Y is published on the Go module proxy as v0.3XX.Y (3.16.0 is v0.316.0).
+build_promtool() {
+  local major minor patch
+  IFS=. read -r major minor patch <<<"$PROMETHEUS_VERSION"
+  local module_version; module_version="$(printf '0.%d%02d.%d' "$major" "$minor" "$patch")"
+  build_go_command promtool "$PROMETHEUS_VERSION" github.com/prometheus/prometheus \
+    github.com/prometheus/prometheus/cmd/promtool \
+    "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" "$module_version"
+}
+
 main() {
+  if [[ "${1:-}" == promtool ]]; then
+    mkdir -p "$BED_CACHE" && build_promtool && echo "$BED_CACHE/promtool-v$PROMETHEUS_VERSION/promtool"
+    return
+  fi
   if [[ -n "${PUBSUB_BED_BIN_DIR:-}" ]]; then
     for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm; do
       [[ -x "$PUBSUB_BED_BIN_DIR/$b" ]] || die "PUBSUB_BED_BIN_DIR=$PUBSUB_BED_BIN_DIR has no executable $b"

@@ -72,6 +72,11 @@ describe('Consumer', () => {
     expect(await metric(registry, 'consumer_messages_received_total', {})).toBe(25);
     expect(await metric(registry, 'consumer_messages_processed_total', { outcome: 'handled' })).toBe(25);
     expect(await metric(registry, 'consumer_messages_in_flight', {})).toBe(0);
+    const handler = (await registry.getMetricsAsJSON()).find(
+      (m) => m.name === 'consumer_handler_duration_seconds',
+    );
+    const counts = (handler?.values ?? []) as { value: number; metricName?: string }[];
+    expect(counts.find((v) => v.metricName === 'consumer_handler_duration_seconds_count')?.value).toBe(25);
   });
 
   it('backs off a failing message exponentially with jitter, then leaves it to the redrive', async () => {
@@ -103,6 +108,8 @@ describe('Consumer', () => {
     await until(() => queue.deadLetters.length === 1);
     expect(queue.deadLetters[0]).toMatchObject({ body: 'bad', receiveCount: 3 });
     expect(await metric(registry, 'consumer_messages_failed_total', { reason: 'error' })).toBe(3);
+    expect(await metric(registry, 'consumer_messages_retried_total', {})).toBe(2);
+    expect(await metric(registry, 'consumer_messages_dead_lettered_total', {})).toBe(1);
   });
 
   it('sends poison to the dead-letter queue without backoff, blocking nothing else', async () => {
@@ -128,6 +135,8 @@ describe('Consumer', () => {
     expect(attempts).toBe(3);
     expect(queue.visibilityChanges.map((c) => c.seconds)).toEqual([0, 0, 0]);
     expect(await metric(registry, 'consumer_messages_failed_total', { reason: 'poison' })).toBe(3);
+    expect(await metric(registry, 'consumer_messages_retried_total', {})).toBe(2);
+    expect(await metric(registry, 'consumer_messages_dead_lettered_total', {})).toBe(1);
   });
 
   it('runs a FIFO group in order and releases the rest of it behind a failure', async () => {

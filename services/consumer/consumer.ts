@@ -393,6 +393,8 @@ export class Consumer {
         : backoffSeconds(receiveCount, this.#options.backoff ?? DEFAULT_BACKOFF, () => this.#random());
     }
     this.#options.metrics?.failed.inc({ ...labels, reason });
+    if (reason !== 'shutdown')
+      (lastTry ? this.#options.metrics?.deadLettered : this.#options.metrics?.retried)?.inc(labels);
     const next =
       reason === 'shutdown'
         ? 'released for another consumer'

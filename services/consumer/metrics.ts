@@ -7,6 +7,11 @@ export interface ConsumerMetrics {
   processed: Counter<'queue' | 'event_type' | 'outcome'>;
   /** reason: error, poison, shutdown */
   failed: Counter<'queue' | 'event_type' | 'reason'>;
+  /** Failures handed back to SQS for another attempt (not the last receive SQS allows). */
+  retried: Counter<'queue' | 'event_type'>;
+  /** Failures at the last receive SQS allows: SQS moves the message to the dead-letter queue. */
+  deadLettered: Counter<'queue' | 'event_type'>;
+  /** Time the handler took, successful or not. */
   duration: Histogram<'queue' | 'event_type'>;
   inFlight: Gauge<'queue'>;
   /** Messages handed back untouched (visibility 0): behind a failed FIFO predecessor, or at shutdown. */
@@ -52,9 +57,19 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
       'Messages whose handling failed, by reason (error, poison, shutdown).',
       [...byType, 'reason'],
     ),
+    retried: define.counter(
+      'consumer_messages_retried_total',
+      'Failed messages handed back to SQS for another attempt.',
+      byType,
+    ),
+    deadLettered: define.counter(
+      'consumer_messages_dead_lettered_total',
+      "Messages that failed at the last receive the queue's redrive policy allows; SQS moves them to the dead-letter queue.",
+      byType,
+    ),
     duration: define.histogram(
-      'consumer_message_duration_seconds',
-      'Time spent handling one message, successful or not.',
+      'consumer_handler_duration_seconds',
+      'Time the handler took for one message, successful or not.',
       byType,
     ),
     inFlight: define.gauge(

@@ -32,7 +32,8 @@ const NOT_FOUND = new Set([
   'ResourceNotFoundException',
 ]);
 
-const THROTTLING = new Set([
+/** Error names that mean AWS throttled the call (the alert rules' PubSubAwsThrottling lists the same). */
+export const THROTTLING_ERROR_NAMES: readonly string[] = [
   'Throttling',
   'ThrottlingException',
   'Throttled',
@@ -46,7 +47,8 @@ const THROTTLING = new Set([
   'KMS.ThrottlingException',
   'KMSThrottlingException',
   'KMSThrottling',
-]);
+];
+const THROTTLING = new Set(THROTTLING_ERROR_NAMES);
 
 const TRANSIENT = new Set([
   'InternalError',
