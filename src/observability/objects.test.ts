@@ -159,15 +159,17 @@ describe('OldestMessageAges', () => {
     let now = 0;
     const ages = new OldestMessageAges(60_000, () => now);
     let answer: number | undefined = 30;
-    const source = ages.recording({ oldestMessageAgeSeconds: () => Promise.resolve(answer) });
-    expect(await source.oldestMessageAgeSeconds('q')).toBe(30);
+    const source = ages.recording({
+      oldestMessageAge: () => Promise.resolve(answer === undefined ? undefined : { seconds: answer, at: 0 }),
+    });
+    expect((await source.oldestMessageAge('q'))?.seconds).toBe(30);
     expect(ages.get('q')).toBe(30);
     now = 61_000;
     expect(ages.get('q')).toBeUndefined();
-    await source.oldestMessageAgeSeconds('q');
+    await source.oldestMessageAge('q');
     expect(ages.get('q')).toBe(30);
     answer = undefined;
-    await source.oldestMessageAgeSeconds('q');
+    await source.oldestMessageAge('q');
     expect(ages.get('q')).toBeUndefined();
   });
 });

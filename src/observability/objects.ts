@@ -9,6 +9,7 @@ import { isTrue } from '../runtime/conditions.ts';
 import type { EventHandler } from '../runtime/informer.ts';
 import { objectKey, type ReadonlyStore } from '../runtime/store.ts';
 import type { KubeObject } from '../runtime/types.ts';
+import type { QueueAgeSource } from '../controllers/ecommerce-service/sources.ts';
 
 export type Labels = Record<string, string>;
 
@@ -207,11 +208,6 @@ export class ScaleEventCounter implements EventHandler<EcommerceService> {
   }
 }
 
-/** Where the age of a queue's oldest message is read (the Builtin scaler's QueueAgeSource). */
-export interface AgeSource {
-  oldestMessageAgeSeconds(queueName: string): Promise<number | undefined>;
-}
-
 /** The last age of the oldest message read per physical queue name, forgotten after `maxAgeMs`. */
 export class OldestMessageAges {
   private readonly ages = new Map<string, { value: number; at: number }>();
@@ -238,12 +234,12 @@ export class OldestMessageAges {
   }
 
   /** Wraps an age source so every age it reads is remembered here. */
-  recording(source: AgeSource): AgeSource {
+  recording(source: QueueAgeSource): QueueAgeSource {
     return {
-      oldestMessageAgeSeconds: async (queueName: string) => {
-        const value = await source.oldestMessageAgeSeconds(queueName);
-        this.record(queueName, value);
-        return value;
+      oldestMessageAge: async (queueName: string) => {
+        const point = await source.oldestMessageAge(queueName);
+        this.record(queueName, point?.seconds);
+        return point;
       },
     };
   }
