@@ -44,6 +44,12 @@ class FakeAlarms implements AlarmGateway {
     if (found) found.tags = { ...found.tags, ...tags };
     return Promise.resolve();
   }
+  untagAlarm(arn: string, keys: readonly string[]): Promise<void> {
+    this.calls.push('UntagResource');
+    const found = this.alarms.get(arn.replace('arn:alarm:', ''));
+    if (found) for (const key of keys) delete found.tags[key];
+    return Promise.resolve();
+  }
   deleteAlarms(names: readonly string[]): Promise<void> {
     this.calls.push('DeleteAlarms');
     for (const name of names) this.alarms.delete(name);
@@ -75,7 +81,13 @@ async function sync(ctx: AlarmContext, q: ConsumerQueue) {
   const outcome = await syncAlarms(ctx, q, queueNames(q, settings));
   const next: ConsumerQueue = {
     ...q,
-    status: { ...q.status, ...(outcome.alarms ? { alarms: outcome.alarms } : {}) },
+    // As the status write records them: the generation seen and the tag keys applied.
+    status: {
+      ...q.status,
+      ...(outcome.alarms ? { alarms: outcome.alarms } : {}),
+      ...(q.metadata?.generation !== undefined ? { observedGeneration: q.metadata.generation } : {}),
+      ...(q.spec.tags ? { managedTagKeys: Object.keys(q.spec.tags).sort() } : {}),
+    },
   };
   if (!outcome.alarms && next.status) delete next.status.alarms;
   return { outcome, next };
