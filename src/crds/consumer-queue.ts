@@ -362,7 +362,14 @@ export const AlarmStatusSchema = z
 export type AlarmStatus = z.output<typeof AlarmStatusSchema>;
 
 /** The states one subscription entry can report in status. */
-export const SUBSCRIPTION_STATES = ['Active', 'Waiting', 'Refused', 'Failed', 'TopicGone', 'Removing'] as const;
+export const SUBSCRIPTION_STATES = [
+  'Active',
+  'Waiting',
+  'Refused',
+  'Failed',
+  'TopicGone',
+  'Removing',
+] as const;
 export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
 
 export const ConsumerQueueStatusSchema = z

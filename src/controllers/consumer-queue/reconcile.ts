@@ -275,6 +275,7 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   let subscriptionsKnown = false;
   if (!listed.ok) reports.push({ part: 'subscriptions', result: listed });
   else if (queue.ok) {
+    await recordIntents(ctx, cq, plan, recordedTopics);
     const acted = await actOnSubscriptions(ctx, cq, plan, listed.value, queue.value, {
       topics,
       desiredDeadLetter:
@@ -308,6 +309,36 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
 }
 
 type Leftover = { key: ObjectKey | undefined; sub: FoundSubscription; message: string };
+
+/**
+ * Records in status the topics about to get a new subscription, before Subscribe: should the
+ * process stop between Subscribe and the final status write, and the entry then be removed, the
+ * topic is still one the next reconcile looks at, so the subscription is found and removed.
+ */
+async function recordIntents(
+  ctx: Ctx,
+  cq: ConsumerQueue,
+  plan: SubscriptionsPlan,
+  recordedTopics: readonly string[],
+): Promise<void> {
+  const intents = plan.entries.flatMap((e) =>
+    e.action === 'subscribe' && !e.current && !recordedTopics.includes(e.topicArn) ? [e] : [],
+  );
+  if (intents.length === 0) return;
+  await ctx.status.apply(cq, {
+    ...(cq.status ?? {}),
+    subscriptions: [
+      ...(cq.status?.subscriptions ?? []),
+      ...intents.map((e) => ({
+        topicRef: e.key,
+        state: 'Waiting' as const,
+        reason: 'Subscribing',
+        message: `Subscribing to ${e.topicArn}`,
+        topicArn: e.topicArn,
+      })),
+    ],
+  });
+}
 
 /**
  * Acts on each entry on its own (a refused or failing entry never stops the others), removes the
@@ -490,7 +521,20 @@ async function writeApplyStatus(
   },
 ): Promise<void> {
   const { names, queue, deadLetter, alarms, subscriptions } = input;
-  const problems = input.reports.flatMap((r) => failedReport(r) ?? []);
+  // Parts that failed, and entries whose subscription AWS refused or failed.
+  const problems = [
+    ...input.reports.flatMap((r) => failedReport(r) ?? []),
+    ...(subscriptions ?? []).flatMap((e) =>
+      e.state === 'Failed'
+        ? [
+            {
+              reason: e.reason ?? 'SubscriptionFailed',
+              message: `subscription to EventTopic ${e.topicRef.namespace}/${e.topicRef.name}: ${e.message ?? ''}`,
+            },
+          ]
+        : [],
+    ),
+  ];
   const entryCount = cq.spec.subscriptions?.length ?? 0;
   const subscribed: ConditionValue = subscriptions
     ? subscribedCondition(subscriptions, entryCount)
