@@ -91,6 +91,7 @@ export const reconcileConsumerQueue: Reconciler<ConsumerQueue, ConsumerQueueServ
     });
   } catch (error) {
     if (error instanceof ReportedFailure) {
+      ctx.log.warn({ err: error.cause, reason: error.failure.reason }, 'reconcile failed');
       if (error.failure.retryAfterMs !== undefined) return requeueAfter(error.failure.retryAfterMs);
       throw error.cause;
     }
@@ -275,7 +276,11 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   let subscriptionsKnown = false;
   if (!listed.ok) reports.push({ part: 'subscriptions', result: listed });
   else if (queue.ok) {
-    await recordIntents(ctx, cq, plan, recordedTopics);
+    // No Subscribe before its topic is recorded: if that write fails, the entries wait.
+    const recorded = await runPart(ctx, 'subscriptions', () => recordIntents(ctx, cq, plan, recordedTopics));
+    if (!recorded.ok) reports.push({ part: 'subscriptions', result: recorded });
+  }
+  if (listed.ok && queue.ok && reports.every((r) => r.part !== 'subscriptions')) {
     const acted = await actOnSubscriptions(ctx, cq, plan, listed.value, queue.value, {
       topics,
       desiredDeadLetter:
