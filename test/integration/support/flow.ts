@@ -150,13 +150,10 @@ export async function directFlow(options: FlowOptions): Promise<Flow> {
       topicArn: required(flow.topicArns[entry.topicRef.name], `EventTopic ${entry.topicRef.name}`),
       attributes: subscriptionAttributes(entry, undefined),
     }));
-    const desired = desiredQueues(
-      cq,
-      settings,
-      names,
-      arns,
-      { queue: subscriptions.map((s) => s.topicArn), deadLetter: [] },
-    );
+    const desired = desiredQueues(cq, settings, names, arns, {
+      queue: subscriptions.map((s) => s.topicArn),
+      deadLetter: [],
+    });
     const deadLetterDesired = required(desired.deadLetter, `dead-letter queue of ${sample.metadata.name}`);
     const deadLetter = await gateways.queues.createQueue(
       deadLetterDesired.name,
