@@ -342,6 +342,35 @@ describe('ConsumerQueue under partial failure', () => {
     );
   });
 
+  it('contract 6: a topic recreated with another ARN is subscribed first, and only then the old subscription goes', async () => {
+    const oldName = uniqueName('p6r-old');
+    applyObject(ns, 'eventtopics', 'p6r', { topicName: oldName, deletionPolicy: 'Retain' });
+    const oldArn = await topicArnOf(ns, 'p6r');
+    applyObject(ns, 'consumerqueues', 'p6r', { subscriptions: [{ topicRef: { name: 'p6r' } }] });
+    const ready = await waitForCondition(ns, 'consumerqueues', 'p6r', 'Ready', 'True');
+    const url = String(ready.status?.['queueUrl']);
+    const queueArn = String(ready.status?.['queueArn']);
+    await deleteObject(ns, 'eventtopics', 'p6r');
+    await waitGone(ns, 'eventtopics', 'p6r');
+    await waitForStatus(ns, 'p6r', (o) => entries(o)[0]?.state === 'TopicGone', 'p6r: TopicGone');
+
+    applyObject(ns, 'eventtopics', 'p6r', { topicName: uniqueName('p6r-new') });
+    const newArn = await topicArnOf(ns, 'p6r');
+    expect(newArn).not.toBe(oldArn);
+    const moved = await waitForStatus(
+      ns,
+      'p6r',
+      (o) =>
+        entries(o)[0]?.state === 'Active' && entries(o)[0]?.topicArn === newArn && entries(o).length === 1,
+      'p6r: subscribed to the new ARN',
+    );
+    expect(conditionOf(moved, 'Ready')?.status).toBe('True');
+    expect(await subscriptionsInto(newArn, queueArn)).toHaveLength(1);
+    expect(await subscriptionsInto(oldArn, queueArn)).toHaveLength(0);
+    expect(policySources((await queueAttributes(url))['Policy'])).toEqual([newArn]);
+    await sns().send(new DeleteTopicCommand({ TopicArn: oldArn }));
+  });
+
   it('contract 5: deletion removes the subscriptions first, then waits for the queue to drain while a publisher keeps publishing', async () => {
     applyObject(ns, 'eventtopics', 'p5', {});
     const topicArn = await topicArnOf(ns, 'p5');
