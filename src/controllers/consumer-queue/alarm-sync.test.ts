@@ -127,6 +127,22 @@ describe('syncAlarms', () => {
     expect(second.outcome.alarms).toEqual(first.outcome.alarms);
   });
 
+  it('removes from every alarm the tags the spec dropped that it applied, and leaves a tag set by hand', async () => {
+    const cw = new FakeAlarms();
+    const { ctx } = context(cw, topic('shop', 'alerts'));
+    const first = await sync(ctx, cq({ ...spec, tags: { team: 'payments', cost: 'shop' } }));
+    const backlog = cw.alarms.get(BACKLOG);
+    if (backlog) backlog.tags = { ...backlog.tags, manual: 'yes' };
+    cw.calls.length = 0;
+    // The spec drops `cost`: a new generation, status still records both keys.
+    const next = { ...first.next, spec: { ...first.next.spec, tags: { team: 'payments' } } };
+    next.metadata = { ...next.metadata, generation: 2 };
+    await sync(ctx, next);
+    expect(cw.calls.filter((c) => c === 'UntagResource')).toHaveLength(2);
+    expect(cw.alarms.get(BACKLOG)?.tags).toEqual({ ...ours, team: 'payments', manual: 'yes' });
+    expect(cw.alarms.get(DLQ)?.tags).not.toHaveProperty('cost');
+  });
+
   it('reports a change of state in status and as an Event', async () => {
     const cw = new FakeAlarms();
     const { ctx, events } = context(cw, topic('shop', 'alerts'));
