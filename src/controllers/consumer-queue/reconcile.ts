@@ -506,10 +506,22 @@ async function actOnEntry(
 const count = (state: QueueState | undefined, attribute: string) =>
   Number(state?.attributes[attribute] ?? 0) || 0;
 
-const failedReport = (r: PartReport): { reason: string; message: string } | undefined => {
+/** The reasons failureOf gives a failure that may pass by itself (retry: true). */
+const TRANSIENT_REASONS = new Set(['Throttled', 'AwsUnavailable', 'ReconcileError']);
+
+interface Problem {
+  reason: string;
+  message: string;
+  /** A failure that may pass by itself: it says nothing about whether the queue matches the spec. */
+  transient: boolean;
+}
+
+const failedReport = (r: PartReport): Problem | undefined => {
   if (r.result.ok) return undefined;
-  if ('refused' in r.result) return { reason: 'NotOwned', message: `${r.part}: ${r.result.refused}` };
-  return { reason: r.result.failure.reason, message: `${r.part}: ${r.result.failure.message}` };
+  if ('refused' in r.result)
+    return { reason: 'NotOwned', message: `${r.part}: ${r.result.refused}`, transient: false };
+  const { failure } = r.result;
+  return { reason: failure.reason, message: `${r.part}: ${failure.message}`, transient: failure.retry };
 };
 
 async function writeApplyStatus(
@@ -527,7 +539,7 @@ async function writeApplyStatus(
 ): Promise<void> {
   const { names, queue, deadLetter, alarms, subscriptions } = input;
   // Parts that failed, and entries whose subscription AWS refused or failed.
-  const problems = [
+  const problems: Problem[] = [
     ...input.reports.flatMap((r) => failedReport(r) ?? []),
     ...(subscriptions ?? []).flatMap((e) =>
       e.state === 'Failed'
@@ -535,11 +547,15 @@ async function writeApplyStatus(
             {
               reason: e.reason ?? 'SubscriptionFailed',
               message: `subscription to EventTopic ${e.topicRef.namespace}/${e.topicRef.name}: ${e.message ?? ''}`,
+              transient: TRANSIENT_REASONS.has(e.reason ?? ''),
             },
           ]
         : [],
     ),
   ];
+  // Only failures that may pass, on a queue that exists: Synced says so, and what is not known
+  // this time (Ready, and Subscribed or AlarmsReady when their part failed) is left as it was.
+  const keepUnknown = problems.length > 0 && problems.every((p) => p.transient) && !!cq.status?.queueUrl;
   const entryCount = cq.spec.subscriptions?.length ?? 0;
   const subscribed: ConditionValue = subscriptions
     ? subscribedCondition(subscriptions, entryCount)
@@ -617,10 +633,10 @@ async function writeApplyStatus(
     fields.alarmState = alarms.value.alarmState;
   }
   await writeStatus(ctx, cq, {
-    ready,
+    ...(keepUnknown ? {} : { ready }),
     synced,
-    subscribed,
-    alarms: alarms?.ok ? (alarms.value.condition ?? null) : alarmCondition,
+    ...(keepUnknown && !subscriptions ? {} : { subscribed }),
+    alarms: alarms?.ok ? (alarms.value.condition ?? null) : keepUnknown ? undefined : alarmCondition,
     fields,
   });
 }
