@@ -271,7 +271,7 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   reports.push({ part: 'queue', result: queue });
 
   // Subscriptions: only into a queue that is ours and whose policy admits the topics.
-  let outcomes = new Map<number, EntryOutcome>();
+  let outcomes = new Map<number, ActedOutcome>();
   let leftovers: Leftover[] = [];
   let subscriptionsKnown = false;
   if (!listed.ok) reports.push({ part: 'subscriptions', result: listed });
@@ -312,6 +312,9 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   });
   return resultOf(ctx, cq, reports, plan, outcomes, alarms);
 }
+
+/** An entry's outcome, with the failure behind a Failed one (for the reconcile's result). */
+type ActedOutcome = EntryOutcome & { failure?: Failure; error?: unknown };
 
 type Leftover = { key: ObjectKey | undefined; sub: FoundSubscription; message: string };
 
@@ -362,11 +365,11 @@ async function actOnSubscriptions(
     arns: { queue: string; deadLetter: string };
   },
 ): Promise<{
-  outcomes: Map<number, EntryOutcome>;
+  outcomes: Map<number, ActedOutcome>;
   leftovers: Leftover[];
   policyFailure: PartResult<unknown> | undefined;
 }> {
-  const outcomes = new Map<number, EntryOutcome>();
+  const outcomes = new Map<number, ActedOutcome>();
   const removed = new Set<string>();
   const leftovers: Leftover[] = [];
   const keyOfTopic = (topicArn: string): ObjectKey | undefined =>
@@ -459,7 +462,7 @@ async function actOnEntry(
   cq: ConsumerQueue,
   entry: Extract<EntryPlan, { action: 'subscribe' }>,
   endpoint: string,
-): Promise<EntryOutcome> {
+): Promise<ActedOutcome> {
   const note = entry.noRedrive ? `; ${entry.noRedrive}` : '';
   try {
     let arn = entry.current?.arn;
@@ -499,7 +502,7 @@ async function actOnEntry(
       subscriptionArn: entry.current?.arn,
       failure,
       error,
-    } as EntryOutcome & { failure: Failure; error: unknown };
+    };
   }
 }
 
@@ -650,14 +653,13 @@ function resultOf(
   cq: ConsumerQueue,
   reports: PartReport[],
   plan: SubscriptionsPlan,
-  outcomes: ReadonlyMap<number, EntryOutcome>,
+  outcomes: ReadonlyMap<number, ActedOutcome>,
   alarms: PartResult<AlarmOutcome> | undefined,
 ): ReconcileResult {
   const failures: { failure: Failure; error: unknown }[] = [
     ...reports.flatMap((r) => (!r.result.ok && 'failure' in r.result ? [r.result] : [])),
     ...[...outcomes.values()].flatMap((o) => {
-      const f = o as EntryOutcome & { failure?: Failure; error?: unknown };
-      return f.failure ? [{ failure: f.failure, error: f.error }] : [];
+      return o.failure ? [{ failure: o.failure, error: o.error }] : [];
     }),
   ];
   const retryable = failures.find((f) => f.failure.retry);
