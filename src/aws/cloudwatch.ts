@@ -9,6 +9,7 @@ import {
   PutMetricAlarmCommand,
   PutMetricDataCommand,
   TagResourceCommand,
+  UntagResourceCommand,
   type CloudWatchClient,
   type MetricAlarm as SdkMetricAlarm,
   type StandardUnit,
@@ -80,6 +81,8 @@ export interface AlarmGateway {
   /** ListTagsForResource on the alarm's ARN; undefined when there is no such alarm. */
   alarmTags(arn: string): Promise<Tags | undefined>;
   tagAlarm(arn: string, tags: Tags): Promise<void>;
+  /** UntagResource; nothing for no keys. */
+  untagAlarm(arn: string, keys: readonly string[]): Promise<void>;
   /** DeleteAlarms, 100 names per call; an alarm already gone counts as deleted. */
   deleteAlarms(names: readonly string[]): Promise<void>;
 }
@@ -239,6 +242,13 @@ export class CloudWatchGateway implements AlarmGateway, MetricGateway {
           Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
         }),
       ),
+    );
+  }
+
+  async untagAlarm(arn: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await guarded(cloudwatch('UntagResource', arn), () =>
+      this.client.send(new UntagResourceCommand({ ResourceARN: arn, TagKeys: [...keys] })),
     );
   }
 

@@ -52,7 +52,7 @@ export interface TopicGateway {
   tagTopic(arn: string, tags: Tags): Promise<void>;
   untagTopic(arn: string, keys: readonly string[]): Promise<void>;
   deleteTopic(arn: string): Promise<void>;
-  /** Every subscription of the topic, all pages read. */
+  /** Every subscription of the topic, all pages read; none for a topic that does not exist. */
   listSubscriptionsByTopic(arn: string): Promise<SubscriptionSummary[]>;
   readSubscription(arn: string): Promise<SubscriptionState | undefined>;
   /** Subscribes an SQS queue; returns the subscription ARN at once (ReturnSubscriptionArn). */
@@ -154,9 +154,10 @@ export class SnsTopicGateway implements TopicGateway {
     const out: SubscriptionSummary[] = [];
     let NextToken: string | undefined;
     do {
-      const page = await guarded(sns('ListSubscriptionsByTopic', arn), () =>
+      const page = await unlessNotFound(sns('ListSubscriptionsByTopic', arn), () =>
         this.client.send(new ListSubscriptionsByTopicCommand({ TopicArn: arn, NextToken })),
       );
+      if (!page) return [];
       for (const s of page.Subscriptions ?? []) {
         out.push({
           arn: s.SubscriptionArn ?? '',

@@ -50,6 +50,12 @@ export const DeadLetterSchema = defaultedObject(
         MAX_RETENTION,
         "How long the dead-letter queue keeps a message, in seconds; at least the queue's own messageRetentionSeconds.",
       ),
+      snsRedrive: z
+        .boolean()
+        .default(true)
+        .describe(
+          "Also give every SNS subscription of this queue a redrive policy to the dead-letter queue, so a message SNS cannot deliver (for example when the queue's policy or key refuses it) is kept there instead of dropped, and let SNS send to the dead-letter queue from exactly the subscribed topics. SNS takes a dead-letter queue of the topic's type only, so a standard queue's subscription to a FIFO topic has no redrive (its status entry says so). Without a dead-letter queue (enabled false) no subscription has one. Default true.",
+        ),
     })
     .describe(
       'Dead-letter queue for messages that fail processing. Present by default: a queue always gets one unless enabled is false.',
@@ -139,7 +145,7 @@ const alarmMinutes = (fallback: number, what: string) =>
 export const AlarmsSchema = z
   .object({
     topicRef: TopicRefSchema.optional().describe(
-      'EventTopic every alarm of this queue publishes to when it goes into ALARM (the alarm action), in this namespace unless namespace is set. The topic must be a standard (not FIFO) topic and list this namespace in spec.allowedConsumerNamespaces when it lives in another. Default: no action, the state shows in status only.',
+      'EventTopic every alarm of this queue publishes to when it goes into ALARM (the alarm action), in this namespace unless namespace is set. CloudWatch publishes to it, so the topic must be a standard (not FIFO) topic and list this namespace in spec.allowedPublisherNamespaces when it lives in another. Default: no action, the state shows in status only.',
     ),
     notifyOnOk: z
       .boolean()
@@ -270,7 +276,7 @@ export const ConsumerQueueSpecSchema = z
       .max(20)
       .meta(
         doc(
-          'EventTopics this queue receives messages from (at most 20, each topic at most once). The operator creates one SNS subscription per entry and a queue policy that lets exactly these topics deliver.',
+          'EventTopics this queue receives messages from (at most 20, each topic at most once; an omitted namespace and this namespace are the same topic). The operator creates one SNS subscription per entry and a queue policy that lets exactly these topics deliver; each entry reports on its own in status.subscriptions and the Subscribed condition.',
           eachTopicOnce('subscriptions: each EventTopic may appear only once'),
         ),
       )
@@ -367,6 +373,17 @@ export const AlarmStatusSchema = z
   .describe('One CloudWatch alarm of the queue and its state.');
 export type AlarmStatus = z.output<typeof AlarmStatusSchema>;
 
+/** The states one subscription entry can report in status. */
+export const SUBSCRIPTION_STATES = [
+  'Active',
+  'Waiting',
+  'Refused',
+  'Failed',
+  'TopicGone',
+  'Removing',
+] as const;
+export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
+
 export const ConsumerQueueStatusSchema = z
   .object({
     queueName: z.string().optional().describe('Physical name of the SQS queue.'),
@@ -384,13 +401,29 @@ export const ConsumerQueueStatusSchema = z
                 namespace: z.string().describe('Namespace of the EventTopic.'),
               })
               .describe('The EventTopic, with its namespace resolved.'),
+            state: z
+              .enum(SUBSCRIPTION_STATES)
+              .optional()
+              .describe(
+                'Active: subscribed as the entry asks. Waiting: the topic does not exist or has no ARN yet. Refused: the entry is not acted on (no consent, wrong FIFO-ness, or it repeats an earlier entry). Failed: AWS refused or failed the subscription; reason and message say why. TopicGone: the EventTopic is gone but the SNS topic still delivers through the subscription kept here. Removing: a subscription of this queue no entry wants any more, to be removed.',
+              ),
+            reason: z.string().optional().describe('CamelCase reason of the state.'),
+            message: z.string().optional().describe('What the state means for this entry.'),
             topicArn: z.string().optional().describe('ARN of the SNS topic.'),
             subscriptionArn: z.string().optional().describe('ARN of the SNS subscription.'),
           })
-          .describe('One subscription as it exists in AWS.'),
+          .describe('One entry of spec.subscriptions (or a leftover subscription) and its state in AWS.'),
       )
       .optional()
-      .describe('The SNS subscriptions of this queue.'),
+      .describe(
+        'One entry per entry of spec.subscriptions, in order, followed by any subscription of this queue that no entry wants any more and that is still being removed.',
+      ),
+    managedTagKeys: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'Keys of spec.tags the operator has applied to the queue, its dead-letter queue and its alarms: only these are removed from AWS when spec.tags drops them.',
+      ),
     backlog: BacklogSchema.optional(),
     alarms: z
       .array(AlarmStatusSchema)
@@ -426,7 +459,8 @@ export const consumerQueueKind = defineKind(ConsumerQueueSchema, {
   shortName: 'cq',
   description:
     'ConsumerQueue is an SQS queue with its dead-letter queue, subscribed to EventTopics, managed by the operator. An EcommerceService consumes it.',
-  readyMeans: 'Whether the queue, its dead-letter queue and its subscriptions exist and match the spec.',
+  readyMeans:
+    'Whether the queue and its dead-letter queue exist and match the spec, every subscription entry is Active (condition Subscribed) and the alarms are in place (condition AlarmsReady, when spec.alarms is set). The queue is usable as soon as status.queueUrl is set, whatever Ready says.',
   columns: [
     {
       name: 'FIFO',

@@ -136,7 +136,12 @@ describe('generated manifests', () => {
 
   it('default whole objects in full, so CEL rules on them see every field they read', () => {
     const spec = props(rootSchema(crdOf('consumerqueues')))['spec'] as Node;
-    const deadLetter = { enabled: true, maxReceiveCount: 3, messageRetentionSeconds: 1_209_600 };
+    const deadLetter = {
+      enabled: true,
+      maxReceiveCount: 3,
+      messageRetentionSeconds: 1_209_600,
+      snsRedrive: true,
+    };
     expect(spec['default']).toMatchObject({ deadLetter, encryption: { sqsManaged: true } });
     expect(props(spec)['deadLetter']?.['default']).toEqual(deadLetter);
     expect(props(spec)['encryption']?.['default']).toEqual({ sqsManaged: true });

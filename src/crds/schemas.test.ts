@@ -132,6 +132,7 @@ describe('defaults', () => {
       enabled: true,
       maxReceiveCount: 3,
       messageRetentionSeconds: 1_209_600,
+      snsRedrive: true,
     });
     expect(spec.encryption).toEqual({ sqsManaged: true });
     expect(spec).toMatchObject({

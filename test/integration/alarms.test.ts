@@ -268,7 +268,10 @@ describe('alarms the operator does not own', () => {
       expect(conditionOf(queue, 'AlarmsReady')?.message).toContain(
         `CloudWatch alarm ${alarm} already exists`,
       );
-      expect(conditionOf(queue, 'Ready')?.status).toBe('True');
+      // The queue is usable (its URL is recorded), but not Ready while its alarms are not in place.
+      expect(conditionOf(queue, 'Ready')).toMatchObject({ status: 'False', reason: 'NotOwned' });
+      expect(queue.status?.['queueUrl']).toBeDefined();
+      expect(conditionOf(queue, 'Synced')?.status).toBe('True');
       expect(alarmsOf(queue)).toEqual([]);
       expect(await describeAlarm(alarm)).toMatchObject({ Threshold: 1, Period: 300, Statistic: 'Average' });
       expect(eventsAbout(ns, name).some((e) => e.reason === 'NotOwned' && e.type === 'Warning')).toBe(true);

@@ -103,7 +103,9 @@ describe('a crash between the AWS create and the status write', () => {
     await first.stop();
 
     // This identity may create in AWS but is refused every status write: the process dies
-    // with the queue, its DLQ and its subscription made and none of it recorded.
+    // with the queue and its DLQ made and none of it recorded. It makes no subscription: the
+    // topic of a new subscription is written into status before Subscribe, so a subscription
+    // never exists that no status write could lead back to.
     const crippled = await operator({
       namespaces: [ns],
       clusterName,
@@ -115,7 +117,11 @@ describe('a crash between the AWS create and the status write', () => {
     await crippled.waitForLog(
       (l: LogLine) => String(l['msg']).includes('reconcile failed') && l['name'] === 'orders',
     );
-    await waitFor(async () => (await subscriptionsTo(topicArn, queueArn)).length === 1);
+    await waitFor(async () => (await queueUrl(`pubsub_${ns}_orders`)) !== undefined);
+    await crippled.waitForLog(
+      (l: LogLine) => String(l['msg']).includes('reconcile failed') && l['name'] === 'orders',
+    );
+    expect(await subscriptionsTo(topicArn, queueArn)).toHaveLength(0);
     await crippled.kill();
     expect((await getObject(ns, 'consumerqueues', 'orders'))?.status?.['queueUrl']).toBeUndefined();
 

@@ -44,6 +44,12 @@ class FakeAlarms implements AlarmGateway {
     if (found) found.tags = { ...found.tags, ...tags };
     return Promise.resolve();
   }
+  untagAlarm(arn: string, keys: readonly string[]): Promise<void> {
+    this.calls.push('UntagResource');
+    const found = this.alarms.get(arn.replace('arn:alarm:', ''));
+    if (found) for (const key of keys) delete found.tags[key];
+    return Promise.resolve();
+  }
   deleteAlarms(names: readonly string[]): Promise<void> {
     this.calls.push('DeleteAlarms');
     for (const name of names) this.alarms.delete(name);
@@ -75,7 +81,13 @@ async function sync(ctx: AlarmContext, q: ConsumerQueue) {
   const outcome = await syncAlarms(ctx, q, queueNames(q, settings));
   const next: ConsumerQueue = {
     ...q,
-    status: { ...q.status, ...(outcome.alarms ? { alarms: outcome.alarms } : {}) },
+    // As the status write records them: the generation seen and the tag keys applied.
+    status: {
+      ...q.status,
+      ...(outcome.alarms ? { alarms: outcome.alarms } : {}),
+      ...(q.metadata?.generation !== undefined ? { observedGeneration: q.metadata.generation } : {}),
+      ...(q.spec.tags ? { managedTagKeys: Object.keys(q.spec.tags).sort() } : {}),
+    },
   };
   if (!outcome.alarms && next.status) delete next.status.alarms;
   return { outcome, next };
@@ -113,6 +125,22 @@ describe('syncAlarms', () => {
     const second = await sync(ctx, first.next);
     expect(cw.calls).toEqual(['DescribeAlarms']);
     expect(second.outcome.alarms).toEqual(first.outcome.alarms);
+  });
+
+  it('removes from every alarm the tags the spec dropped that it applied, and leaves a tag set by hand', async () => {
+    const cw = new FakeAlarms();
+    const { ctx } = context(cw, topic('shop', 'alerts'));
+    const first = await sync(ctx, cq({ ...spec, tags: { team: 'payments', cost: 'shop' } }));
+    const backlog = cw.alarms.get(BACKLOG);
+    if (backlog) backlog.tags = { ...backlog.tags, manual: 'yes' };
+    cw.calls.length = 0;
+    // The spec drops `cost`: a new generation, status still records both keys.
+    const next = { ...first.next, spec: { ...first.next.spec, tags: { team: 'payments' } } };
+    next.metadata = { ...next.metadata, generation: 2 };
+    await sync(ctx, next);
+    expect(cw.calls.filter((c) => c === 'UntagResource')).toHaveLength(2);
+    expect(cw.alarms.get(BACKLOG)?.tags).toEqual({ ...ours, team: 'payments', manual: 'yes' });
+    expect(cw.alarms.get(DLQ)?.tags).not.toHaveProperty('cost');
   });
 
   it('reports a change of state in status and as an Event', async () => {

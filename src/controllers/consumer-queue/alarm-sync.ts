@@ -19,7 +19,8 @@ import {
   type AlarmType,
   type DesiredAlarm,
 } from './alarms.ts';
-import type { QueueNames, TopicLookup } from './desired.ts';
+import type { TopicLookup } from '../shared/references.ts';
+import type { QueueNames } from './desired.ts';
 
 /** The condition that reports on the alarms; present only while the queue has or wants alarms. */
 export const ALARMS_CONDITION = 'AlarmsReady';
@@ -72,7 +73,10 @@ async function ownership(
   return { refusal: `${describeOwner('CloudWatch alarm', actual.name, tags)}; it is left untouched` };
 }
 
-/** Whether the alarm is ours; if so, adds any desired tag it lacks, else records why not. */
+/**
+ * Whether the alarm is ours; if so, sets the desired tags it lacks and removes the user tags the
+ * operator applied that spec.tags no longer has (a tag set by hand stays), else records why not.
+ */
 async function ownedAlarm(
   ctx: AlarmContext,
   cq: ConsumerQueue,
@@ -84,9 +88,24 @@ async function ownedAlarm(
     notOwned.push(owned.refusal);
     return false;
   }
-  const missing = tagChanges(alarmTags(cq, ctx.settings), owned.tags).set;
-  if (Object.keys(missing).length > 0) await ctx.alarms.tagAlarm(actual.arn, missing);
+  const changes = tagChanges(alarmTags(cq, ctx.settings), owned.tags, cq.status?.managedTagKeys ?? []);
+  if (Object.keys(changes.set).length > 0) await ctx.alarms.tagAlarm(actual.arn, changes.set);
+  if (changes.remove.length > 0) await ctx.alarms.untagAlarm(actual.arn, changes.remove);
   return true;
+}
+
+/**
+ * Whether the user tags may differ from what the alarms carry: the spec changed since status was
+ * written, or the keys applied are not the spec's. Then every alarm's tags are read once.
+ */
+function tagsMayDiffer(cq: ConsumerQueue): boolean {
+  const managed = [...(cq.status?.managedTagKeys ?? [])].sort();
+  const wanted = Object.keys(cq.spec.tags ?? {}).sort();
+  return (
+    cq.metadata?.generation !== cq.status?.observedGeneration ||
+    managed.length !== wanted.length ||
+    managed.some((k, i) => k !== wanted[i])
+  );
 }
 
 /** Deletes the alarms that are ours among `candidates`; logs and leaves the others. */
@@ -139,7 +158,7 @@ export async function syncAlarms(
       ctx.log.info({ alarm: step.desired.alarm.name }, 'created CloudWatch alarm');
       ctx.recorder.event(cq, 'Normal', 'Created', `Created CloudWatch alarm ${step.desired.alarm.name}`);
     } else if (step.action === 'keep' || (step.action === 'update' && hold)) {
-      const verify = step.action === 'update' || step.verify;
+      const verify = step.action === 'update' || step.verify || tagsMayDiffer(cq);
       if (verify && !(await ownedAlarm(ctx, cq, step.actual, notOwned))) continue;
       kept.push({ type: step.desired.type, actual: step.actual });
     } else if (step.action === 'update') {

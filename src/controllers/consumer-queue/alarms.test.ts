@@ -156,8 +156,12 @@ describe('resolveAlarmTopic', () => {
       state: 'refused',
       reason: 'TopicNotAllowed',
     });
+    // CloudWatch publishes to the topic: consent to consume is not consent to publish.
     expect(
       resolveAlarmTopic(withTopic(ref), lookupOf(topic('ops', 'alerts', { allowed: ['shop'] }))),
+    ).toMatchObject({ state: 'refused', reason: 'TopicNotAllowed' });
+    expect(
+      resolveAlarmTopic(withTopic(ref), lookupOf(topic('ops', 'alerts', { publishers: ['shop'] }))),
     ).toMatchObject({ state: 'ready' });
   });
 });

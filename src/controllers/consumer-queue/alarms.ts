@@ -11,7 +11,8 @@ import {
 import { physicalName } from '../../aws/names.ts';
 import type { AlarmStatus, ConsumerQueue } from '../../crds/consumer-queue.ts';
 import type { OperatorSettings } from '../shared/settings.ts';
-import { resolveTopicRef, type QueueNames, type ResolvedTopic, type TopicLookup } from './desired.ts';
+import { resolveTopic, type TopicLookup } from '../shared/references.ts';
+import type { QueueNames } from './desired.ts';
 
 export type AlarmType = AlarmStatus['type'];
 
@@ -46,13 +47,20 @@ export function alarmName(cq: ConsumerQueue, settings: OperatorSettings, type: A
   );
 }
 
-/** The topic the alarms publish to: none asked for, or resolved against the cached EventTopics. */
-export type AlarmTopic = { state: 'none' } | ResolvedTopic;
+/**
+ * The topic the alarms publish to: none asked for, ready (consents to publishing from this
+ * namespace, standard, Ready with an ARN), or waiting / refused with the reason.
+ */
+export type AlarmTopic =
+  | { state: 'none' }
+  | { state: 'ready'; topicArn: string }
+  | { state: 'waiting' | 'refused'; reason: string; message: string };
 
 export function resolveAlarmTopic(cq: ConsumerQueue, lookup: TopicLookup): AlarmTopic {
   const ref = cq.spec.alarms?.topicRef;
   if (!ref) return { state: 'none' };
-  return resolveTopicRef(ref, cq.metadata?.namespace ?? '', lookup, (topic, text) =>
+  // CloudWatch publishes to the topic on this queue's behalf: that needs the publisher consent.
+  const resolved = resolveTopic(ref, cq.metadata?.namespace ?? '', 'publish', lookup, (topic, text) =>
     topic.spec.fifo
       ? {
           reason: 'FifoTopic',
@@ -60,6 +68,14 @@ export function resolveAlarmTopic(cq: ConsumerQueue, lookup: TopicLookup): Alarm
         }
       : undefined,
   );
+  if (resolved.state !== 'ready') return resolved;
+  if (!resolved.topicReady)
+    return {
+      state: 'waiting',
+      reason: 'TopicNotReady',
+      message: `EventTopic ${resolved.key.namespace}/${resolved.key.name} is not Ready yet`,
+    };
+  return { state: 'ready', topicArn: resolved.topicArn };
 }
 
 export interface DesiredAlarm {

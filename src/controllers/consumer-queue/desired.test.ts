@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  desiredQueues,
-  planSubscriptions,
-  queueNames,
-  queuePolicy,
-  resolveSubscriptions,
-} from './desired.ts';
-import { ARN, cq, lookupOf, settings, topic } from './testing.ts';
+import { deadLetterPolicy, desiredQueues, queueNames, queuePolicy } from './desired.ts';
+import { ARN, cq, settings } from './testing.ts';
 
 describe('queueNames', () => {
   it.each([
@@ -41,62 +35,6 @@ describe('queueNames', () => {
     const names = queueNames(cq({ queueName: 'q'.repeat(80) }), settings);
     expect(names.deadLetter.length).toBeLessThanOrEqual(80);
     expect(names.deadLetter).toMatch(/^[A-Za-z0-9_-]+$/);
-  });
-});
-
-describe('resolveSubscriptions', () => {
-  const sub = (name: string, extra: Record<string, unknown> = {}) => ({ topicRef: { name, ...extra } });
-
-  it('is ready for a Ready topic of its own namespace, with raw delivery and the filter policy', () => {
-    const [r] = resolveSubscriptions(
-      cq({ subscriptions: [{ ...sub('order-events'), filterPolicy: { eventType: ['OrderCreated'] } }] }),
-      lookupOf(topic('shop', 'order-events')),
-    );
-    expect(r).toEqual({
-      topic: { namespace: 'shop', name: 'order-events' },
-      state: 'ready',
-      topicArn: ARN('order-events'),
-      attributes: {
-        RawMessageDelivery: 'true',
-        FilterPolicy: '{"eventType":["OrderCreated"]}',
-        FilterPolicyScope: 'MessageAttributes',
-      },
-    });
-  });
-
-  it.each([
-    ['a missing topic waits', [], 'waiting', 'TopicNotFound'],
-    ['a topic not Ready waits', [topic('shop', 't', { ready: false })], 'waiting', 'TopicNotReady'],
-  ])('%s', (_case, topics, state, reason) => {
-    const [r] = resolveSubscriptions(cq({ subscriptions: [sub('t')] }), lookupOf(...topics));
-    expect(r).toMatchObject({ state, reason });
-  });
-
-  it('lets a FIFO topic deliver to standard and FIFO queues, a standard topic only to standard ones', () => {
-    const fifoTopic = lookupOf(topic('shop', 't', { fifo: true }));
-    expect(resolveSubscriptions(cq({ subscriptions: [sub('t')] }), fifoTopic)[0]?.state).toBe('ready');
-    expect(resolveSubscriptions(cq({ fifo: true, subscriptions: [sub('t')] }), fifoTopic)[0]?.state).toBe(
-      'ready',
-    );
-    const [refused] = resolveSubscriptions(
-      cq({ fifo: true, subscriptions: [sub('t')] }),
-      lookupOf(topic('shop', 't')),
-    );
-    expect(refused).toMatchObject({ state: 'refused', reason: 'FifoMismatch' });
-  });
-
-  it('honours a cross-namespace reference only when the topic admits the namespace', () => {
-    const entry = sub('t', { namespace: 'platform' });
-    const refused = resolveSubscriptions(cq({ subscriptions: [entry] }), lookupOf(topic('platform', 't')));
-    expect(refused[0]).toMatchObject({ state: 'refused', reason: 'TopicNotAllowed' });
-    expect(refused[0]?.state === 'refused' && refused[0].message).toContain('allowedConsumerNamespaces');
-    for (const allowed of [['shop'], ['*']]) {
-      const ok = resolveSubscriptions(
-        cq({ subscriptions: [entry] }),
-        lookupOf(topic('platform', 't', { allowed })),
-      );
-      expect(ok[0]?.state).toBe('ready');
-    }
   });
 });
 
@@ -140,11 +78,12 @@ describe('queuePolicy', () => {
 });
 
 describe('desiredQueues', () => {
+  const none = { queue: [], deadLetter: [] };
   const names = { queue: 'q', deadLetter: 'q_dlq' };
   const arns = { queue: 'arn:aws:sqs:us-east-1:1:q', deadLetter: 'arn:aws:sqs:us-east-1:1:q_dlq' };
 
   it('redrives to the DLQ after maxReceiveCount, and the DLQ admits only this queue', () => {
-    const d = desiredQueues(cq(), settings, names, arns, []);
+    const d = desiredQueues(cq(), settings, names, arns, none);
     expect(d.queue.attributes).toMatchObject({
       VisibilityTimeout: '30',
       MessageRetentionPeriod: '345600',
@@ -163,7 +102,7 @@ describe('desiredQueues', () => {
   });
 
   it('has no DLQ and clears the redrive policy when the dead letter queue is disabled', () => {
-    const d = desiredQueues(cq({ deadLetter: { enabled: false } }), settings, names, arns, []);
+    const d = desiredQueues(cq({ deadLetter: { enabled: false } }), settings, names, arns, none);
     expect(d.deadLetter).toBeUndefined();
     expect(d.queue.attributes['RedrivePolicy']).toBe('');
   });
@@ -174,7 +113,7 @@ describe('desiredQueues', () => {
       settings,
       names,
       arns,
-      [],
+      none,
     );
     expect(d.queue.attributes).toMatchObject({
       SqsManagedSseEnabled: 'false',
@@ -184,79 +123,23 @@ describe('desiredQueues', () => {
   });
 
   it('makes FIFO queues with FIFO dead-letter queues', () => {
-    const d = desiredQueues(cq({ fifo: true, contentBasedDeduplication: true }), settings, names, arns, []);
+    const d = desiredQueues(cq({ fifo: true, contentBasedDeduplication: true }), settings, names, arns, none);
     expect(d.queue.createOnly).toEqual({ FifoQueue: 'true' });
     expect(d.deadLetter?.createOnly).toEqual({ FifoQueue: 'true' });
     expect(d.queue.attributes['ContentBasedDeduplication']).toBe('true');
   });
 });
 
-describe('planSubscriptions', () => {
-  const want = (name: string, attributes: Record<string, string> = { RawMessageDelivery: 'true' }) => ({
-    topic: { namespace: 'shop', name },
-    state: 'ready' as const,
-    topicArn: ARN(name),
-    attributes,
-  });
-
-  it('subscribes to new topics and unsubscribes from topics no longer wanted', () => {
-    const plan = planSubscriptions([want('a')], [{ arn: 'sub-b', topicArn: ARN('b'), attributes: {} }]);
-    expect(plan).toEqual({
-      create: [{ topicArn: ARN('a'), attributes: { RawMessageDelivery: 'true' } }],
-      update: [],
-      remove: ['sub-b'],
+describe('deadLetterPolicy', () => {
+  it('lets SNS redrive into the DLQ only from the given topics', () => {
+    const dlq = 'arn:aws:sqs:us-east-1:123456789012:q_dlq';
+    const policy = deadLetterPolicy(dlq, [ARN('a')]) as { Statement: Record<string, unknown>[] };
+    expect(policy.Statement[0]).toMatchObject({
+      Sid: 'AllowSnsRedrive',
+      Principal: { Service: 'sns.amazonaws.com' },
+      Resource: dlq,
+      Condition: { ArnEquals: { 'aws:SourceArn': [ARN('a')] } },
     });
-  });
-
-  it('does nothing at steady state', () => {
-    const plan = planSubscriptions(
-      [
-        want('a', {
-          RawMessageDelivery: 'true',
-          FilterPolicy: '{"a":["1"],"b":["2"]}',
-          FilterPolicyScope: 'MessageAttributes',
-        }),
-      ],
-      [
-        {
-          arn: 'sub-a',
-          topicArn: ARN('a'),
-          attributes: {
-            RawMessageDelivery: 'true',
-            FilterPolicy: '{"b": ["2"], "a": ["1"]}',
-            FilterPolicyScope: 'MessageAttributes',
-          },
-        },
-      ],
-    );
-    expect(plan).toEqual({ create: [], update: [], remove: [] });
-  });
-
-  it('repairs drift and clears a filter policy removed from the spec with {}', () => {
-    const plan = planSubscriptions(
-      [want('a')],
-      [
-        {
-          arn: 'sub-a',
-          topicArn: ARN('a'),
-          attributes: { RawMessageDelivery: 'false', FilterPolicy: '{"x":["y"]}' },
-        },
-      ],
-    );
-    expect(plan.update).toEqual([
-      { arn: 'sub-a', delta: { FilterPolicy: '{}', RawMessageDelivery: 'true' } },
-    ]);
-  });
-
-  it('removes a second subscription of the same queue to one topic', () => {
-    const existing = { topicArn: ARN('a'), attributes: { RawMessageDelivery: 'true' } };
-    const plan = planSubscriptions(
-      [want('a')],
-      [
-        { arn: 's1', ...existing },
-        { arn: 's2', ...existing },
-      ],
-    );
-    expect(plan.remove).toEqual(['s2']);
+    expect(policy.Statement.map((s) => s.Sid)).toEqual(['AllowSnsRedrive', 'DenyInsecureTransport']);
   });
 });

@@ -1,9 +1,12 @@
-// I/O edge of the ConsumerQueue controller: gather (queues, subscriptions, referenced topics),
-// decide with the pure functions of desired.ts, act, write status.
+// I/O edge of the ConsumerQueue controller. The reconcile is a few independent parts — the
+// dead-letter queue, the queue (attributes and policy), the subscriptions (each entry on its own)
+// and the alarms — each with its own read, pure plan, act and report. A part that fails is
+// reported on its own and the others still run; status is written once, with every part's report.
 import { queueArn } from '../../aws/account.ts';
 import type { AccountIdentity } from '../../aws/account.ts';
+import { canonicalJson } from '../../aws/attributes.ts';
 import type { AlarmGateway } from '../../aws/cloudwatch.ts';
-import { ownershipOf } from '../../aws/ownership.ts';
+import { ownershipOf, tagChanges } from '../../aws/ownership.ts';
 import type { QueueGateway, QueueState } from '../../aws/queues.ts';
 import type { TopicGateway } from '../../aws/topics.ts';
 import type { ConsumerQueue, ConsumerQueueStatus } from '../../crds/index.ts';
@@ -18,26 +21,39 @@ import {
 import { removeCondition } from '../../runtime/conditions.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { withFinalizer, type FinalizerClient } from '../../runtime/finalizers.ts';
-import { failureOf, nextStatus, settleFailure, type ConditionValue } from '../shared/outcome.ts';
-import { changedFields, isNoop, planResource, type DesiredResource } from '../shared/plan.ts';
-import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
-import { ALARMS_CONDITION, deleteQueueAlarms, syncAlarms, type AlarmCondition } from './alarm-sync.ts';
 import {
-  desiredQueues,
-  planSubscriptions,
-  queueNames,
-  resolveSubscriptions,
-  type ExistingSubscription,
-  type ResolvedSubscription,
-  type TopicLookup,
-} from './desired.ts';
+  failureOf,
+  nextStatus,
+  settleFailure,
+  type ConditionValue,
+  type Failure,
+} from '../shared/outcome.ts';
+import { changedFields, isNoop, planResource, type DesiredResource } from '../shared/plan.ts';
+import type { ObjectKey, TopicLookup } from '../shared/references.ts';
+import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
+import { ALARMS_CONDITION, deleteQueueAlarms, syncAlarms, type AlarmOutcome } from './alarm-sync.ts';
+import { deadLetterPolicy, desiredQueues, queueNames, queuePolicy, type QueueNames } from './desired.ts';
+import {
+  deliveringTopics,
+  planSubscriptionEntries,
+  redriveFits,
+  subscribedCondition,
+  subscriptionStatus,
+  topicsOfInterest,
+  type EntryOutcome,
+  type EntryPlan,
+  type FoundSubscription,
+  type SubscriptionsPlan,
+} from './subscriptions.ts';
 
 /** Set to "true" to let the operator delete a queue (or its DLQ) that still holds messages. */
 export const ALLOW_DELETE_WITH_MESSAGES = 'pubsub.ecommerce.io/allow-delete-with-messages';
 /** How often a queue waiting for a topic looks again, should no topic event wake it first. */
 export const WAITING_RECHECK_MS = 30_000;
-/** How often a deletion blocked by messages looks again. */
-export const BLOCKED_DELETE_RECHECK_MS = 30_000;
+/** How often a deletion waiting for the queues to drain looks again. */
+export const BLOCKED_DELETE_RECHECK_MS = 15_000;
+/** The condition that says whether every subscription entry is in place. */
+export const SUBSCRIBED_CONDITION = 'Subscribed';
 
 export interface ConsumerQueueServices {
   queues: QueueGateway;
@@ -54,6 +70,17 @@ export interface ConsumerQueueServices {
 
 type Ctx = ReconcileContext & ConsumerQueueServices;
 
+/** A failure already written to status by the reconcile; only the runtime's next step is left. */
+class ReportedFailure extends Error {
+  override readonly cause: unknown;
+  readonly failure: Failure;
+  constructor(cause: unknown, failure: Failure) {
+    super(failure.message);
+    this.cause = cause;
+    this.failure = failure;
+  }
+}
+
 export const reconcileConsumerQueue: Reconciler<ConsumerQueue, ConsumerQueueServices> = async (req, ctx) => {
   const cq = req.object;
   if (!cq) return done();
@@ -63,11 +90,42 @@ export const reconcileConsumerQueue: Reconciler<ConsumerQueue, ConsumerQueueServ
       cleanup: (current) => cleanupQueue(current, ctx),
     });
   } catch (error) {
+    if (error instanceof ReportedFailure) {
+      ctx.log.warn({ err: error.cause, reason: error.failure.reason }, 'reconcile failed');
+      if (error.failure.retryAfterMs !== undefined) return requeueAfter(error.failure.retryAfterMs);
+      throw error.cause;
+    }
     return settleFailure(ctx, cq, error, failureOf(error), (problem) =>
       writeStatus(ctx, cq, { ...(cq.status?.queueUrl ? {} : { ready: problem }), synced: problem }),
     );
   }
 };
+
+/** How one part of the reconcile went. */
+type PartResult<T> =
+  { ok: true; value: T } | { ok: false; refused: string } | { ok: false; failure: Failure; error: unknown };
+
+interface PartReport {
+  part: string;
+  result: PartResult<unknown>;
+}
+
+async function runPart<T>(
+  ctx: Ctx,
+  part: string,
+  act: () => Promise<T | { refused: string }>,
+): Promise<PartResult<T>> {
+  try {
+    const value = await act();
+    if (value && typeof value === 'object' && 'refused' in value)
+      return { ok: false, refused: value.refused };
+    return { ok: true, value: value as T };
+  } catch (error) {
+    const failure = failureOf(error);
+    ctx.log.warn({ err: error, part, reason: failure.reason }, 'part of the reconcile failed');
+    return { ok: false, failure, error };
+  }
+}
 
 /** Creates or updates one queue per its plan; returns its URL and ARN, or a refusal message. */
 async function ensureQueue(
@@ -89,19 +147,22 @@ async function ensureQueue(
     return created;
   }
   const current = actual as QueueState;
-  if (!isNoop(plan)) {
-    if (Object.keys(plan.attributes).length > 0) {
+  // Tags the spec dropped go, but only those the operator applied: a tag set by hand stays.
+  const tags = tagChanges(desired.tags, current.tags, cq.status?.managedTagKeys ?? []);
+  const full = { ...plan, tags };
+  if (!isNoop(full)) {
+    if (Object.keys(full.attributes).length > 0) {
       // Some SQS-compatible endpoints (moto) drop a queue's Policy on any SetQueueAttributes that
       // omits it; sending it along costs nothing on AWS and keeps them from losing it.
       const policy = desired.attributes['Policy'];
       await ctx.queues.setQueueAttributes(
         current.url,
-        typeof policy === 'string' ? { Policy: policy, ...plan.attributes } : plan.attributes,
+        typeof policy === 'string' ? { Policy: policy, ...full.attributes } : full.attributes,
       );
     }
-    if (Object.keys(plan.tags.set).length > 0) await ctx.queues.tagQueue(current.url, plan.tags.set);
-    if (plan.tags.remove.length > 0) await ctx.queues.untagQueue(current.url, plan.tags.remove);
-    const changed = changedFields(plan);
+    if (Object.keys(tags.set).length > 0) await ctx.queues.tagQueue(current.url, tags.set);
+    if (tags.remove.length > 0) await ctx.queues.untagQueue(current.url, tags.remove);
+    const changed = changedFields(full);
     ctx.log.info({ queueUrl: current.url, changed }, 'updated SQS queue');
     ctx.recorder.event(cq, 'Normal', 'Updated', `Updated SQS queue ${desired.name}: ${changed.join(', ')}`);
   }
@@ -121,29 +182,40 @@ async function withoutUnsupported(
   return { ...desired, attributes };
 }
 
-/** This queue's subscriptions to the wanted topics: by the ARN in status, else by listing the topic. */
-async function findSubscriptions(
+/**
+ * The subscriptions that deliver into this queue, as AWS shows them: on each topic of interest,
+ * those with protocol sqs and this queue's ARN as endpoint. A topic that is gone lists none.
+ */
+async function findOurSubscriptions(
   ctx: Ctx,
-  cq: ConsumerQueue,
-  wanted: readonly Extract<ResolvedSubscription, { state: 'ready' }>[],
+  topicArns: readonly string[],
   endpoint: string,
-): Promise<ExistingSubscription[]> {
-  const found: ExistingSubscription[] = [];
-  for (const w of wanted) {
-    const known = cq.status?.subscriptions?.find((s) => s.topicArn === w.topicArn)?.subscriptionArn;
-    const state = known ? await ctx.topics.readSubscription(known) : undefined;
-    if (state && state.endpoint === endpoint && state.topicArn === w.topicArn) {
-      found.push({ arn: state.arn, topicArn: state.topicArn, attributes: state.attributes });
-      continue;
-    }
-    // Not recorded (or recorded wrongly, e.g. after a crash before the status write): look it up.
-    for (const summary of await ctx.topics.listSubscriptionsByTopic(w.topicArn)) {
-      if (summary.endpoint !== endpoint || summary.protocol !== 'sqs') continue;
+): Promise<FoundSubscription[]> {
+  const found: FoundSubscription[] = [];
+  for (const topicArn of topicArns) {
+    for (const summary of await ctx.topics.listSubscriptionsByTopic(topicArn)) {
+      if (summary.protocol !== 'sqs' || summary.endpoint !== endpoint) continue;
       const full = await ctx.topics.readSubscription(summary.arn);
-      if (full) found.push({ arn: full.arn, topicArn: full.topicArn, attributes: full.attributes });
+      if (full && full.endpoint === endpoint)
+        found.push({ arn: full.arn, topicArn: full.topicArn || topicArn, attributes: full.attributes });
     }
   }
   return found;
+}
+
+interface QueueReport {
+  url: string;
+  arn: string;
+  state: QueueState | undefined;
+}
+
+/** Policy sources for both queues; the DLQ admits only the topics whose redrive can name it. */
+function policySources(cq: ConsumerQueue, topics: readonly string[]) {
+  const redrive = cq.spec.deadLetter.enabled && cq.spec.deadLetter.snsRedrive;
+  return {
+    queue: topics,
+    deadLetter: redrive ? topics.filter((t) => redriveFits(t, cq.spec.fifo)) : [],
+  };
 }
 
 async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult> {
@@ -153,137 +225,472 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
     queue: queueArn(ctx.settings.region, account, names.queue),
     deadLetter: queueArn(ctx.settings.region, account, names.deadLetter),
   };
-  const resolved = resolveSubscriptions(cq, ctx.lookupTopic);
-  const ready = resolved.filter(
-    (r): r is Extract<ResolvedSubscription, { state: 'ready' }> => r.state === 'ready',
+  const reports: PartReport[] = [];
+  const redriveOn = cq.spec.deadLetter.enabled && cq.spec.deadLetter.snsRedrive;
+
+  // Read: the subscriptions that deliver into this queue, from AWS.
+  const listed = await runPart(ctx, 'subscriptions', () =>
+    findOurSubscriptions(ctx, topicsOfInterest(cq, ctx.lookupTopic), arns.queue),
   );
-  const desired = desiredQueues(
+  const found = listed.ok ? listed.value : undefined;
+  const plan = planSubscriptionEntries({
     cq,
-    ctx.settings,
-    names,
-    arns,
-    ready.map((r) => r.topicArn),
-  );
+    lookup: ctx.lookupTopic,
+    redrive: { deadLetterArn: redriveOn ? arns.deadLetter : undefined, queueFifo: cq.spec.fifo },
+    found: found ?? [],
+  });
+  // Unknown subscriptions (the listing failed): keep every topic status recorded in the policy.
+  const recordedTopics = (cq.status?.subscriptions ?? []).flatMap((s) => (s.topicArn ? [s.topicArn] : []));
+  const topics = found
+    ? deliveringTopics(plan, found)
+    : [...new Set([...deliveringTopics(plan, []), ...recordedTopics])].sort();
+  const desired = desiredQueues(cq, ctx.settings, names, arns, policySources(cq, topics));
 
   // The DLQ first: the queue's RedrivePolicy names it.
-  let deadLetter: { url: string; arn: string; state: QueueState | undefined } | undefined;
+  let deadLetter: PartResult<QueueReport> | undefined;
   if (desired.deadLetter) {
-    const actual = await ctx.queues.readQueue(names.deadLetter);
-    const wanted = await withoutUnsupported(ctx, desired.deadLetter, actual);
-    const ensured = await ensureQueue(ctx, cq, wanted, actual);
-    if ('refused' in ensured) return refuse(ctx, cq, ensured.refused);
-    deadLetter = { ...ensured, state: actual };
+    const wanted = desired.deadLetter;
+    deadLetter = await runPart(ctx, 'deadLetterQueue', async () => {
+      const actual = await ctx.queues.readQueue(names.deadLetter);
+      const ensured = await ensureQueue(ctx, cq, await withoutUnsupported(ctx, wanted, actual), actual);
+      return 'refused' in ensured ? ensured : { ...ensured, state: actual };
+    });
+    reports.push({ part: 'dead-letter queue', result: deadLetter });
   }
-  const actualQueue = await ctx.queues.readQueue(names.queue);
-  const queue = await ensureQueue(ctx, cq, desired.queue, actualQueue);
-  if ('refused' in queue) return refuse(ctx, cq, queue.refused);
 
-  // Subscriptions. Entries still waiting for their topic keep whatever subscription they had.
-  const existing = await findSubscriptions(ctx, cq, ready, queue.arn);
-  const waitingTopicArns = new Set(
-    resolved
-      .filter((r) => r.state === 'waiting')
-      .flatMap((r) =>
-        (cq.status?.subscriptions ?? [])
-          .filter((s) => s.topicRef.namespace === r.topic.namespace && s.topicRef.name === r.topic.name)
-          .map((s) => s.topicArn),
-      ),
-  );
-  const stale = (cq.status?.subscriptions ?? []).filter(
-    (s) =>
-      s.subscriptionArn &&
-      s.topicArn &&
-      !waitingTopicArns.has(s.topicArn) &&
-      !ready.some((r) => r.topicArn === s.topicArn),
-  );
-  const plan = planSubscriptions(ready, [
-    ...existing,
-    ...stale.map((s) => ({ arn: s.subscriptionArn ?? '', topicArn: s.topicArn ?? '', attributes: {} })),
-  ]);
-  const subscriptionArns = new Map(existing.map((s) => [s.topicArn, s.arn]));
-  for (const c of plan.create) {
-    const arn = await ctx.topics.subscribe(c.topicArn, queue.arn, c.attributes);
-    subscriptionArns.set(c.topicArn, arn);
-    ctx.recorder.event(cq, 'Normal', 'Subscribed', `Subscribed to ${c.topicArn}`);
+  // The queue, its attributes and its policy (widened to every topic that delivers, before any
+  // Subscribe). A DLQ that is not ours stops it: the queue's redrive would name someone else's.
+  const queue: PartResult<QueueReport> =
+    deadLetter && !deadLetter.ok && 'refused' in deadLetter
+      ? { ok: false, refused: `not changing SQS queue ${names.queue}: its dead-letter queue is not ours` }
+      : await runPart(ctx, 'queue', async () => {
+          const actual = await ctx.queues.readQueue(names.queue);
+          const ensured = await ensureQueue(ctx, cq, desired.queue, actual);
+          return 'refused' in ensured ? ensured : { ...ensured, state: actual };
+        });
+  reports.push({ part: 'queue', result: queue });
+
+  // Subscriptions: only into a queue that is ours and whose policy admits the topics.
+  let outcomes = new Map<number, ActedOutcome>();
+  let leftovers: Leftover[] = [];
+  let subscriptionsKnown = false;
+  if (!listed.ok) reports.push({ part: 'subscriptions', result: listed });
+  else if (queue.ok) {
+    // No Subscribe before its topic is recorded: if that write fails, the entries wait.
+    const recorded = await runPart(ctx, 'subscriptions', () => recordIntents(ctx, cq, plan, recordedTopics));
+    if (!recorded.ok) reports.push({ part: 'subscriptions', result: recorded });
   }
-  for (const u of plan.update) {
-    await ctx.topics.setSubscriptionAttributes(u.arn, u.delta);
+  if (listed.ok && queue.ok && reports.every((r) => r.part !== 'subscriptions')) {
+    const acted = await actOnSubscriptions(ctx, cq, plan, listed.value, queue.value, {
+      topics,
+      desiredDeadLetter:
+        desired.deadLetter !== undefined && deadLetter?.ok === true ? deadLetter.value : undefined,
+      arns,
+    });
+    outcomes = acted.outcomes;
+    leftovers = acted.leftovers;
+    subscriptionsKnown = true;
+    if (acted.policyFailure) reports.push({ part: 'queue policy', result: acted.policyFailure });
+  }
+
+  // Alarms: independent of the subscriptions; not on a queue that is not ours.
+  const queueRefused = !queue.ok && 'refused' in queue;
+  let alarms: PartResult<AlarmOutcome> | undefined;
+  if (!queueRefused) {
+    alarms = await runPart(ctx, 'alarms', () => syncAlarms(ctx, cq, names));
+    reports.push({ part: 'alarms', result: alarms });
+  }
+
+  await writeApplyStatus(ctx, cq, {
+    names,
+    plan,
+    reports,
+    queue,
+    deadLetter,
+    alarms,
+    subscriptions: subscriptionsKnown ? subscriptionStatus(plan, outcomes, leftovers) : undefined,
+  });
+  return resultOf(ctx, cq, reports, plan, outcomes, alarms);
+}
+
+/** An entry's outcome, with the failure behind a Failed one (for the reconcile's result). */
+type ActedOutcome = EntryOutcome & { failure?: Failure; error?: unknown };
+
+type Leftover = { key: ObjectKey | undefined; sub: FoundSubscription; message: string };
+
+/**
+ * Records in status the topics about to get a new subscription, before Subscribe: should the
+ * process stop between Subscribe and the final status write, and the entry then be removed, the
+ * topic is still one the next reconcile looks at, so the subscription is found and removed.
+ */
+async function recordIntents(
+  ctx: Ctx,
+  cq: ConsumerQueue,
+  plan: SubscriptionsPlan,
+  recordedTopics: readonly string[],
+): Promise<void> {
+  const intents = plan.entries.flatMap((e) =>
+    e.action === 'subscribe' && !e.current && !recordedTopics.includes(e.topicArn) ? [e] : [],
+  );
+  if (intents.length === 0) return;
+  await ctx.status.apply(cq, {
+    ...(cq.status ?? {}),
+    subscriptions: [
+      ...(cq.status?.subscriptions ?? []),
+      ...intents.map((e) => ({
+        topicRef: e.key,
+        state: 'Waiting' as const,
+        reason: 'Subscribing',
+        message: `Subscribing to ${e.topicArn}`,
+        topicArn: e.topicArn,
+      })),
+    ],
+  });
+}
+
+/**
+ * Acts on each entry on its own (a refused or failing entry never stops the others), removes the
+ * subscriptions no entry wants, and then narrows the policies to the topics that still deliver:
+ * a topic leaves a policy only after its subscription is gone.
+ */
+async function actOnSubscriptions(
+  ctx: Ctx,
+  cq: ConsumerQueue,
+  plan: SubscriptionsPlan,
+  found: readonly FoundSubscription[],
+  queue: QueueReport,
+  policy: {
+    topics: readonly string[];
+    desiredDeadLetter: QueueReport | undefined;
+    arns: { queue: string; deadLetter: string };
+  },
+): Promise<{
+  outcomes: Map<number, ActedOutcome>;
+  leftovers: Leftover[];
+  policyFailure: PartResult<unknown> | undefined;
+}> {
+  const outcomes = new Map<number, ActedOutcome>();
+  const removed = new Set<string>();
+  const leftovers: Leftover[] = [];
+  const keyOfTopic = (topicArn: string): ObjectKey | undefined =>
+    cq.status?.subscriptions?.find((s) => s.topicArn === topicArn)?.topicRef;
+  const unsubscribe = async (sub: FoundSubscription, why: string) => {
+    await ctx.topics.unsubscribe(sub.arn);
+    removed.add(sub.arn);
     ctx.recorder.event(
       cq,
       'Normal',
-      'Updated',
-      `Updated subscription ${u.arn}: ${Object.keys(u.delta).join(', ')}`,
+      'Unsubscribed',
+      `Removed subscription ${sub.arn} to ${sub.topicArn}: ${why}`,
     );
+  };
+
+  for (const entry of plan.entries) {
+    if (entry.action !== 'subscribe') continue;
+    outcomes.set(entry.index, await actOnEntry(ctx, cq, entry, queue.arn));
+    const active = outcomes.get(entry.index)?.state === 'Active';
+    for (const d of entry.duplicates) {
+      try {
+        await unsubscribe(d, 'a second subscription of this queue to the same topic would deliver twice');
+      } catch (error) {
+        leftovers.push({
+          key: entry.key,
+          sub: d,
+          message: `duplicate subscription, not removed yet: ${failureOf(error).message}`,
+        });
+      }
+    }
+    // The old ARN of a recreated topic goes only once the new subscription exists.
+    for (const old of entry.superseded) {
+      if (!active) {
+        leftovers.push({
+          key: entry.key,
+          sub: old,
+          message: `kept until the subscription to ${entry.topicArn} exists`,
+        });
+        continue;
+      }
+      try {
+        await unsubscribe(
+          old,
+          `EventTopic ${entry.key.namespace}/${entry.key.name} now has ARN ${entry.topicArn}`,
+        );
+      } catch (error) {
+        leftovers.push({
+          key: entry.key,
+          sub: old,
+          message: `replaced, not removed yet: ${failureOf(error).message}`,
+        });
+      }
+    }
   }
-  for (const arn of plan.remove) {
-    await ctx.topics.unsubscribe(arn);
-    ctx.recorder.event(cq, 'Normal', 'Unsubscribed', `Removed subscription ${arn}`);
+  for (const sub of plan.unwanted) {
+    try {
+      await unsubscribe(sub, 'no subscription entry wants it');
+    } catch (error) {
+      leftovers.push({
+        key: keyOfTopic(sub.topicArn),
+        sub,
+        message: `not removed yet: ${failureOf(error).message}`,
+      });
+    }
   }
 
-  // Status: what exists, the backlog as read, and whether every subscription is in place.
-  const count = (state: QueueState | undefined, attribute: string) =>
-    Number(state?.attributes[attribute] ?? 0) || 0;
-  const pending = resolved.filter(
-    (r): r is Exclude<ResolvedSubscription, { state: 'ready' }> => r.state !== 'ready',
-  );
-  const alarms = await syncAlarms(ctx, cq, names);
-  const readyCondition: ConditionValue =
-    pending[0] === undefined
-      ? {
+  let policyFailure: PartResult<unknown> | undefined;
+  if (removed.size > 0) {
+    const remaining = found.filter((f) => !removed.has(f.arn));
+    const narrowed = policySources(cq, deliveringTopics(plan, remaining));
+    const wasQueue = policySources(cq, policy.topics);
+    const result = await runPart(ctx, 'queue policy', async () => {
+      if (narrowed.queue.join() !== wasQueue.queue.join())
+        await ctx.queues.setQueueAttributes(queue.url, {
+          Policy: canonicalJson(queuePolicy(policy.arns.queue, narrowed.queue)),
+        });
+      if (policy.desiredDeadLetter && narrowed.deadLetter.join() !== wasQueue.deadLetter.join())
+        await ctx.queues.setQueueAttributes(policy.desiredDeadLetter.url, {
+          Policy: canonicalJson(deadLetterPolicy(policy.arns.deadLetter, narrowed.deadLetter)),
+        });
+    });
+    if (!result.ok) policyFailure = result;
+  }
+  return { outcomes, leftovers, policyFailure };
+}
+
+/** Subscribe, or bring an existing subscription's attributes in line; a failure stays this entry's. */
+async function actOnEntry(
+  ctx: Ctx,
+  cq: ConsumerQueue,
+  entry: Extract<EntryPlan, { action: 'subscribe' }>,
+  endpoint: string,
+): Promise<ActedOutcome> {
+  const note = entry.noRedrive ? `; ${entry.noRedrive}` : '';
+  try {
+    let arn = entry.current?.arn;
+    if (!arn) {
+      arn = await ctx.topics.subscribe(entry.topicArn, endpoint, entry.attributes);
+      ctx.recorder.event(cq, 'Normal', 'Subscribed', `Subscribed to ${entry.topicArn}`);
+    } else if (Object.keys(entry.delta).length > 0) {
+      await ctx.topics.setSubscriptionAttributes(arn, entry.delta);
+      ctx.recorder.event(
+        cq,
+        'Normal',
+        'Updated',
+        `Updated subscription ${arn}: ${Object.keys(entry.delta).join(', ')}`,
+      );
+    }
+    return {
+      state: 'Active',
+      reason: entry.noRedrive ? 'SubscribedWithoutRedrive' : 'Subscribed',
+      message: `Subscribed to ${entry.topicArn}${note}`,
+      topicArn: entry.topicArn,
+      subscriptionArn: arn,
+    };
+  } catch (error) {
+    const failure = failureOf(error);
+    ctx.log.warn({ err: error, topicArn: entry.topicArn }, 'subscription failed');
+    ctx.recorder.event(
+      cq,
+      'Warning',
+      failure.reason,
+      `Subscription to ${entry.topicArn} failed: ${failure.message}`,
+    );
+    return {
+      state: 'Failed',
+      reason: failure.reason,
+      message: failure.message,
+      topicArn: entry.topicArn,
+      subscriptionArn: entry.current?.arn,
+      failure,
+      error,
+    };
+  }
+}
+
+const count = (state: QueueState | undefined, attribute: string) =>
+  Number(state?.attributes[attribute] ?? 0) || 0;
+
+/** The reasons failureOf gives a failure that may pass by itself (retry: true). */
+const TRANSIENT_REASONS = new Set(['Throttled', 'AwsUnavailable', 'ReconcileError']);
+
+interface Problem {
+  reason: string;
+  message: string;
+  /** A failure that may pass by itself: it says nothing about whether the queue matches the spec. */
+  transient: boolean;
+}
+
+const failedReport = (r: PartReport): Problem | undefined => {
+  if (r.result.ok) return undefined;
+  if ('refused' in r.result)
+    return { reason: 'NotOwned', message: `${r.part}: ${r.result.refused}`, transient: false };
+  const { failure } = r.result;
+  return { reason: failure.reason, message: `${r.part}: ${failure.message}`, transient: failure.retry };
+};
+
+async function writeApplyStatus(
+  ctx: Ctx,
+  cq: ConsumerQueue,
+  input: {
+    names: QueueNames;
+    plan: SubscriptionsPlan;
+    reports: PartReport[];
+    queue: PartResult<QueueReport>;
+    deadLetter: PartResult<QueueReport> | undefined;
+    alarms: PartResult<AlarmOutcome> | undefined;
+    subscriptions: ConsumerQueueStatus['subscriptions'];
+  },
+): Promise<void> {
+  const { names, queue, deadLetter, alarms, subscriptions } = input;
+  // Parts that failed, and entries whose subscription AWS refused or failed.
+  const problems: Problem[] = [
+    ...input.reports.flatMap((r) => failedReport(r) ?? []),
+    ...(subscriptions ?? []).flatMap((e) =>
+      e.state === 'Failed'
+        ? [
+            {
+              reason: e.reason ?? 'SubscriptionFailed',
+              message: `subscription to EventTopic ${e.topicRef.namespace}/${e.topicRef.name}: ${e.message ?? ''}`,
+              transient: TRANSIENT_REASONS.has(e.reason ?? ''),
+            },
+          ]
+        : [],
+    ),
+  ];
+  // Only failures that may pass, on a queue that exists: Synced says so, and what is not known
+  // this time (Ready, and Subscribed or AlarmsReady when their part failed) is left as it was.
+  const keepUnknown = problems.length > 0 && problems.every((p) => p.transient) && !!cq.status?.queueUrl;
+  const entryCount = cq.spec.subscriptions?.length ?? 0;
+  const subscribed: ConditionValue = subscriptions
+    ? subscribedCondition(subscriptions, entryCount)
+    : {
+        status: 'False',
+        reason: problems[0]?.reason ?? 'QueueNotReady',
+        message: `The subscriptions wait for the queue: ${problems.map((p) => p.message).join('; ') || 'not in place yet'}`,
+      };
+  const alarmCondition = alarms?.ok
+    ? alarms.value.condition
+    : alarms && !alarms.ok && 'failure' in alarms
+      ? { status: 'False' as const, reason: alarms.failure.reason, message: alarms.failure.message }
+      : undefined;
+  const queueText = `SQS queue ${names.queue}`;
+  const ready: ConditionValue =
+    problems[0] !== undefined
+      ? { status: 'False', reason: problems[0].reason, message: problems.map((p) => p.message).join('; ') }
+      : subscribed.status !== 'True'
+        ? subscribed
+        : alarmCondition && alarmCondition.status !== 'True'
+          ? { status: 'False', reason: alarmCondition.reason, message: alarmCondition.message }
+          : {
+              status: 'True',
+              reason: 'Available',
+              message: `${queueText} and its dead-letter queue match the spec and are subscribed to ${entryCount} topic(s)`,
+            };
+  const synced: ConditionValue =
+    problems[0] !== undefined
+      ? { status: 'False', reason: problems[0].reason, message: problems.map((p) => p.message).join('; ') }
+      : {
           status: 'True',
-          reason: 'Available',
-          message: `SQS queue ${names.queue} is subscribed to ${ready.length} topic(s)`,
-        }
-      : { status: 'False', reason: pending[0].reason, message: pending.map((p) => p.message).join('; ') };
+          reason: 'Synced',
+          message: 'The SQS queues, subscriptions and alarms match the spec',
+        };
+
+  // Tag keys the operator applied: the spec's once every tagged part succeeded; until then the
+  // ones it may still have to remove stay recorded.
+  const specKeys = Object.keys(cq.spec.tags ?? {});
+  const taggedOk =
+    queue.ok && (deadLetter === undefined || deadLetter.ok) && (alarms === undefined || alarms.ok);
+  const managedTagKeys = [
+    ...new Set(taggedOk ? specKeys : [...specKeys, ...(cq.status?.managedTagKeys ?? [])]),
+  ].sort();
+
+  const fields: Partial<ConsumerQueueStatus> = {
+    queueName: names.queue,
+    managedTagKeys: managedTagKeys.length > 0 ? managedTagKeys : undefined,
+  };
+  // The URL and ARN as soon as the queue exists, whatever fails later.
+  if (queue.ok) {
+    fields.queueUrl = queue.value.url;
+    fields.queueArn = queue.value.arn;
+  }
+  // Without a DLQ the fields go (an undefined field is left out of the apply, so it is removed);
+  // a DLQ that existed before is kept in AWS, since it may hold messages.
+  if (!cq.spec.deadLetter.enabled) {
+    fields.deadLetterQueueUrl = undefined;
+    fields.deadLetterQueueArn = undefined;
+  } else if (deadLetter?.ok) {
+    fields.deadLetterQueueUrl = deadLetter.value.url;
+    fields.deadLetterQueueArn = deadLetter.value.arn;
+  }
+  if (subscriptions) fields.subscriptions = subscriptions;
+  if (queue.ok) {
+    const dlqState = deadLetter?.ok ? deadLetter.value.state : undefined;
+    fields.backlog = {
+      visible: count(queue.value.state, 'ApproximateNumberOfMessages'),
+      inFlight: count(queue.value.state, 'ApproximateNumberOfMessagesNotVisible'),
+      delayed: count(queue.value.state, 'ApproximateNumberOfMessagesDelayed'),
+      deadLetter: count(dlqState, 'ApproximateNumberOfMessages'),
+    };
+  }
+  if (alarms?.ok) {
+    fields.alarms = alarms.value.alarms;
+    fields.alarmState = alarms.value.alarmState;
+  }
   await writeStatus(ctx, cq, {
-    ready: readyCondition,
-    synced: { status: 'True', reason: 'Synced', message: 'The SQS queues and subscriptions match the spec' },
-    alarms: alarms.condition ?? null,
-    fields: {
-      queueName: names.queue,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      // Without a DLQ the fields go (an undefined field is left out of the apply, so it is removed);
-      // a DLQ that existed before is kept in AWS, since it may hold messages.
-      deadLetterQueueUrl: deadLetter?.url,
-      deadLetterQueueArn: deadLetter?.arn,
-      subscriptions: resolved.map((r) => ({
-        topicRef: r.topic,
-        ...(r.state === 'ready' ? { topicArn: r.topicArn } : {}),
-        ...(r.state === 'ready' && subscriptionArns.has(r.topicArn)
-          ? { subscriptionArn: subscriptionArns.get(r.topicArn) }
-          : {}),
-      })),
-      backlog: {
-        visible: count(actualQueue, 'ApproximateNumberOfMessages'),
-        inFlight: count(actualQueue, 'ApproximateNumberOfMessagesNotVisible'),
-        delayed: count(actualQueue, 'ApproximateNumberOfMessagesDelayed'),
-        deadLetter: count(deadLetter?.state, 'ApproximateNumberOfMessages'),
-      },
-      alarms: alarms.alarms,
-      alarmState: alarms.alarmState,
-    },
+    ...(keepUnknown ? {} : { ready }),
+    synced,
+    ...(keepUnknown && !subscriptions ? {} : { subscribed }),
+    alarms: alarms?.ok ? (alarms.value.condition ?? null) : keepUnknown ? undefined : alarmCondition,
+    fields,
   });
-  if (alarms.waiting || pending.some((p) => p.state === 'waiting')) return requeueAfter(WAITING_RECHECK_MS);
-  return done();
 }
 
-async function refuse(ctx: Ctx, cq: ConsumerQueue, message: string): Promise<ReconcileResult> {
-  const notOwned = { status: 'False' as const, reason: 'NotOwned', message };
-  await writeStatus(ctx, cq, { ready: notOwned, synced: notOwned });
-  ctx.recorder.event(cq, 'Warning', 'NotOwned', message);
-  return terminal('NotOwned', message);
+/**
+ * After the status write: a retryable failure backs off (rethrown), a terminal one stops until the
+ * spec changes, a waiting entry or alarm topic looks again later.
+ */
+function resultOf(
+  ctx: Ctx,
+  cq: ConsumerQueue,
+  reports: PartReport[],
+  plan: SubscriptionsPlan,
+  outcomes: ReadonlyMap<number, ActedOutcome>,
+  alarms: PartResult<AlarmOutcome> | undefined,
+): ReconcileResult {
+  const failures: { failure: Failure; error: unknown }[] = [
+    ...reports.flatMap((r) => (!r.result.ok && 'failure' in r.result ? [r.result] : [])),
+    ...[...outcomes.values()].flatMap((o) => {
+      return o.failure ? [{ failure: o.failure, error: o.error }] : [];
+    }),
+  ];
+  const retryable = failures.find((f) => f.failure.retry);
+  if (retryable) throw new ReportedFailure(retryable.error, retryable.failure);
+  const refused = reports.find((r) => !r.result.ok && 'refused' in r.result);
+  if (refused && !refused.result.ok && 'refused' in refused.result) {
+    ctx.recorder.event(cq, 'Warning', 'NotOwned', refused.result.refused);
+    return terminal('NotOwned', refused.result.refused);
+  }
+  const [firstTerminal] = failures;
+  if (firstTerminal) {
+    ctx.recorder.event(cq, 'Warning', firstTerminal.failure.reason, firstTerminal.failure.message);
+    return terminal(firstTerminal.failure.reason, firstTerminal.failure.message);
+  }
+  const waiting =
+    plan.entries.some((e) => e.action === 'hold') || (alarms?.ok === true && alarms.value.waiting);
+  return waiting ? requeueAfter(WAITING_RECHECK_MS) : done();
 }
 
-const messagesIn = (state: QueueState | undefined): number =>
-  [
-    'ApproximateNumberOfMessages',
-    'ApproximateNumberOfMessagesNotVisible',
-    'ApproximateNumberOfMessagesDelayed',
-  ]
-    .map((a) => Number(state?.attributes[a] ?? 0) || 0)
-    .reduce((a, b) => a + b, 0);
+const messagesIn = (state: QueueState | undefined) => ({
+  visible: count(state, 'ApproximateNumberOfMessages'),
+  inFlight: count(state, 'ApproximateNumberOfMessagesNotVisible'),
+  delayed: count(state, 'ApproximateNumberOfMessagesDelayed'),
+});
+const total = (m: ReturnType<typeof messagesIn>) => m.visible + m.inFlight + m.delayed;
 
+/**
+ * Teardown in the order that loses nothing: the subscriptions first (found from AWS, so nothing
+ * keeps delivering), then the alarms, then — once both queues have drained, unless the user
+ * consented to losing messages — the queues.
+ */
 async function cleanupQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult> {
   const names = queueNames(cq, ctx.settings);
   if (cq.spec.deletionPolicy === 'Retain') {
@@ -306,9 +713,26 @@ async function cleanupQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResul
   const queue = ours(await ctx.queues.readQueue(names.queue));
   const deadLetter = ours(await ctx.queues.readQueue(names.deadLetter));
 
-  const held = messagesIn(queue) + messagesIn(deadLetter);
+  // Only the subscriptions whose endpoint is a queue that is ours.
+  if (queue) {
+    for (const sub of await findOurSubscriptions(ctx, topicsOfInterest(cq, ctx.lookupTopic), queue.arn)) {
+      await ctx.topics.unsubscribe(sub.arn);
+      ctx.recorder.event(cq, 'Normal', 'Unsubscribed', `Removed subscription ${sub.arn} to ${sub.topicArn}`);
+    }
+  }
+  await deleteQueueAlarms(ctx, cq, names);
+
+  const inQueue = messagesIn(queue);
+  const inDeadLetter = messagesIn(deadLetter);
+  const held = total(inQueue) + total(inDeadLetter);
   if (held > 0 && cq.metadata?.annotations?.[ALLOW_DELETE_WITH_MESSAGES] !== 'true') {
-    const message = `SQS queue ${names.queue} and its dead-letter queue still hold ${held} message(s); drain them, or annotate the ConsumerQueue ${ALLOW_DELETE_WITH_MESSAGES}=true to delete them anyway`;
+    const where = [
+      total(inQueue) > 0
+        ? `${total(inQueue)} in SQS queue ${names.queue} (${inQueue.visible} visible, ${inQueue.inFlight} in flight, ${inQueue.delayed} delayed)`
+        : '',
+      total(inDeadLetter) > 0 ? `${total(inDeadLetter)} in dead-letter queue ${names.deadLetter}` : '',
+    ].filter(Boolean);
+    const message = `Waiting for the queues to drain: ${held} message(s) remain, ${where.join(' and ')}; the subscriptions are removed, so no new message arrives. Receive and delete them, or annotate the ConsumerQueue ${ALLOW_DELETE_WITH_MESSAGES}=true to delete them anyway`;
     await writeStatus(ctx, cq, {
       ready: { status: 'False', reason: 'DeletionBlocked', message },
       synced: { status: 'False', reason: 'DeletionBlocked', message },
@@ -316,12 +740,6 @@ async function cleanupQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResul
     ctx.recorder.event(cq, 'Warning', 'DeletionBlocked', message);
     return requeueAfter(BLOCKED_DELETE_RECHECK_MS);
   }
-
-  // Ordered teardown: the alarms that watch the queues, then the subscriptions (none may deliver
-  // into a queue that is going away), then the queues.
-  await deleteQueueAlarms(ctx, cq, names);
-  for (const s of cq.status?.subscriptions ?? [])
-    if (s.subscriptionArn) await ctx.topics.unsubscribe(s.subscriptionArn);
   if (queue) {
     await ctx.queues.deleteQueue(queue.url);
     ctx.recorder.event(cq, 'Normal', 'Deleted', `Deleted SQS queue ${names.queue}`);
@@ -339,8 +757,9 @@ async function writeStatus(
   next: {
     ready?: ConditionValue;
     synced: ConditionValue;
+    subscribed?: ConditionValue;
     /** The AlarmsReady condition: set, removed (null), or left as it is (absent). */
-    alarms?: AlarmCondition | null;
+    alarms?: ConditionValue | null | undefined;
     fields?: Partial<ConsumerQueueStatus>;
   },
 ): Promise<void> {
@@ -354,6 +773,7 @@ async function writeStatus(
     [
       ...(next.ready ? [{ type: 'Ready', ...next.ready }] : []),
       { type: 'Synced', ...next.synced },
+      ...(next.subscribed ? [{ type: SUBSCRIBED_CONDITION, ...next.subscribed }] : []),
       ...(next.alarms ? [{ type: ALARMS_CONDITION, ...next.alarms }] : []),
     ],
   );

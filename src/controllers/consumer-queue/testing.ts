@@ -1,7 +1,7 @@
 // Fixtures for the ConsumerQueue controller's unit tests: objects as the apiserver would hold them.
 import type { ConsumerQueue, EventTopic } from '../../crds/index.ts';
 import { ConsumerQueueSpecSchema } from '../../crds/consumer-queue.ts';
-import type { TopicLookup } from './desired.ts';
+import type { TopicLookup } from '../shared/references.ts';
 
 export const settings = { clusterName: 'prod', namePrefix: 'pubsub', region: 'us-east-1' };
 export const ARN = (name: string) => `arn:aws:sns:us-east-1:123456789012:${name}`;
@@ -21,14 +21,19 @@ export function cq(spec: Record<string, unknown> = {}, status?: ConsumerQueue['s
 export function topic(
   namespace: string,
   name: string,
-  opts: { fifo?: boolean; ready?: boolean; allowed?: string[] } = {},
+  opts: { fifo?: boolean; ready?: boolean; allowed?: string[]; publishers?: string[] } = {},
 ): EventTopic {
-  const { fifo = false, ready = true, allowed } = opts;
+  const { fifo = false, ready = true, allowed, publishers } = opts;
   return {
     apiVersion: 'pubsub.ecommerce.io/v1alpha1',
     kind: 'EventTopic',
     metadata: { namespace, name, uid: `uid-${name}` },
-    spec: { fifo, deletionPolicy: 'Delete', ...(allowed ? { allowedConsumerNamespaces: allowed } : {}) },
+    spec: {
+      fifo,
+      deletionPolicy: 'Delete',
+      ...(allowed ? { allowedConsumerNamespaces: allowed } : {}),
+      ...(publishers ? { allowedPublisherNamespaces: publishers } : {}),
+    },
     status: ready
       ? {
           topicArn: ARN(name),

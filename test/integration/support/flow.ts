@@ -11,11 +11,8 @@ import { Pool } from 'pg';
 import { parse } from 'yaml';
 import { awsSettingsFromEnv, createAwsGateways, queueArn, type AwsGateways } from '../../../src/aws/index.ts';
 import { desiredTopic } from '../../../src/controllers/event-topic/desired.ts';
-import {
-  desiredQueues,
-  queueNames,
-  subscriptionAttributes,
-} from '../../../src/controllers/consumer-queue/desired.ts';
+import { desiredQueues, queueNames } from '../../../src/controllers/consumer-queue/desired.ts';
+import { subscriptionAttributes } from '../../../src/controllers/consumer-queue/subscriptions.ts';
 import type { OperatorSettings } from '../../../src/controllers/shared/settings.ts';
 import {
   ConsumerQueueSpecSchema,
@@ -151,15 +148,12 @@ export async function directFlow(options: FlowOptions): Promise<Flow> {
     };
     const subscriptions = (spec.subscriptions ?? []).map((entry) => ({
       topicArn: required(flow.topicArns[entry.topicRef.name], `EventTopic ${entry.topicRef.name}`),
-      attributes: subscriptionAttributes(entry),
+      attributes: subscriptionAttributes(entry, undefined),
     }));
-    const desired = desiredQueues(
-      cq,
-      settings,
-      names,
-      arns,
-      subscriptions.map((s) => s.topicArn),
-    );
+    const desired = desiredQueues(cq, settings, names, arns, {
+      queue: subscriptions.map((s) => s.topicArn),
+      deadLetter: [],
+    });
     const deadLetterDesired = required(desired.deadLetter, `dead-letter queue of ${sample.metadata.name}`);
     const deadLetter = await gateways.queues.createQueue(
       deadLetterDesired.name,
