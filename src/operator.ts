@@ -79,6 +79,7 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
       queues: aws.queues,
       topics: aws.topics,
       alarms: parts.cloudwatch,
+      keys: aws.keys,
       account: aws.account,
       lookupTopic: (namespace, name) => topicInformer.store.get(keyOf(namespace, name)),
       kube: manager.client,

@@ -6,6 +6,7 @@ import { queueArn } from '../../aws/account.ts';
 import type { AccountIdentity } from '../../aws/account.ts';
 import { canonicalJson } from '../../aws/attributes.ts';
 import type { AlarmGateway } from '../../aws/cloudwatch.ts';
+import { keyUsableBySns, type KeyCheck, type KeyGateway } from '../../aws/kms.ts';
 import { ownershipOf, tagChanges } from '../../aws/ownership.ts';
 import type { QueueGateway, QueueState } from '../../aws/queues.ts';
 import type { TopicGateway } from '../../aws/topics.ts';
@@ -54,12 +55,16 @@ export const WAITING_RECHECK_MS = 30_000;
 export const BLOCKED_DELETE_RECHECK_MS = 15_000;
 /** The condition that says whether every subscription entry is in place. */
 export const SUBSCRIBED_CONDITION = 'Subscribed';
+/** The condition that says whether SNS may use the queue's customer-managed KMS key. */
+export const KEY_CONDITION = 'EncryptionKeyUsable';
 
 export interface ConsumerQueueServices {
   queues: QueueGateway;
   topics: TopicGateway;
   /** CloudWatch alarms of spec.alarms. */
   alarms: AlarmGateway;
+  /** KMS, to read the key policy of a queue encrypted with a customer-managed key. */
+  keys: KeyGateway;
   account: AccountIdentity;
   lookupTopic: TopicLookup;
   kube: FinalizerClient;
@@ -270,6 +275,15 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
         });
   reports.push({ part: 'queue', result: queue });
 
+  // The encryption key: SNS can deliver into an SSE-KMS queue only if the key policy lets it.
+  const kmsKeyId = cq.spec.encryption.kmsKeyId;
+  const needsKeyCheck = kmsKeyId !== undefined && (cq.spec.subscriptions?.length ?? 0) > 0;
+  let key: PartResult<KeyCheck> | undefined;
+  if (needsKeyCheck && queue.ok) {
+    key = await runPart(ctx, 'encryption key', () => keyUsableBySns(ctx.keys, kmsKeyId));
+    if (!key.ok) reports.push({ part: 'encryption key', result: key });
+  }
+
   // Subscriptions: only into a queue that is ours and whose policy admits the topics.
   let outcomes = new Map<number, ActedOutcome>();
   let leftovers: Leftover[] = [];
@@ -308,6 +322,7 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
     queue,
     deadLetter,
     alarms,
+    key: needsKeyCheck ? key : null,
     subscriptions: subscriptionsKnown ? subscriptionStatus(plan, outcomes, leftovers) : undefined,
   });
   return resultOf(ctx, cq, reports, plan, outcomes, alarms);
@@ -537,10 +552,13 @@ async function writeApplyStatus(
     queue: PartResult<QueueReport>;
     deadLetter: PartResult<QueueReport> | undefined;
     alarms: PartResult<AlarmOutcome> | undefined;
+    /** The key check: its result, not known this time (undefined), or not needed (null). */
+    key: PartResult<KeyCheck> | undefined | null;
     subscriptions: ConsumerQueueStatus['subscriptions'];
   },
 ): Promise<void> {
   const { names, queue, deadLetter, alarms, subscriptions } = input;
+  const keyCheck = input.key?.ok ? input.key.value : undefined;
   // Parts that failed, and entries whose subscription AWS refused or failed.
   const problems: Problem[] = [
     ...input.reports.flatMap((r) => failedReport(r) ?? []),
@@ -576,15 +594,17 @@ async function writeApplyStatus(
   const ready: ConditionValue =
     problems[0] !== undefined
       ? { status: 'False', reason: problems[0].reason, message: problems.map((p) => p.message).join('; ') }
-      : subscribed.status !== 'True'
-        ? subscribed
-        : alarmCondition && alarmCondition.status !== 'True'
-          ? { status: 'False', reason: alarmCondition.reason, message: alarmCondition.message }
-          : {
-              status: 'True',
-              reason: 'Available',
-              message: `${queueText} and its dead-letter queue match the spec and are subscribed to ${entryCount} topic(s)`,
-            };
+      : keyCheck?.status === 'False'
+        ? keyCheck
+        : subscribed.status !== 'True'
+          ? subscribed
+          : alarmCondition && alarmCondition.status !== 'True'
+            ? { status: 'False', reason: alarmCondition.reason, message: alarmCondition.message }
+            : {
+                status: 'True',
+                reason: 'Available',
+                message: `${queueText} and its dead-letter queue match the spec and are subscribed to ${entryCount} topic(s)`,
+              };
   const synced: ConditionValue =
     problems[0] !== undefined
       ? { status: 'False', reason: problems[0].reason, message: problems.map((p) => p.message).join('; ') }
@@ -640,6 +660,7 @@ async function writeApplyStatus(
     synced,
     ...(keepUnknown && !subscriptions ? {} : { subscribed }),
     alarms: alarms?.ok ? (alarms.value.condition ?? null) : keepUnknown ? undefined : alarmCondition,
+    key: input.key === null ? null : keyCheck,
     fields,
   });
 }
@@ -760,14 +781,17 @@ async function writeStatus(
     subscribed?: ConditionValue;
     /** The AlarmsReady condition: set, removed (null), or left as it is (absent). */
     alarms?: ConditionValue | null | undefined;
+    /** The EncryptionKeyUsable condition, the same way. */
+    key?: ConditionValue | null | undefined;
     fields?: Partial<ConsumerQueueStatus>;
   },
 ): Promise<void> {
   const previous = cq.status ?? {};
+  let conditions = previous.conditions;
+  if (next.alarms === null) conditions = removeCondition(conditions, ALARMS_CONDITION);
+  if (next.key === null) conditions = removeCondition(conditions, KEY_CONDITION);
   const status = nextStatus<ConsumerQueueStatus>(
-    next.alarms === null
-      ? { ...previous, conditions: removeCondition(previous.conditions, ALARMS_CONDITION) }
-      : previous,
+    conditions === previous.conditions ? previous : { ...previous, conditions },
     cq.metadata?.generation,
     next.fields ?? {},
     [
@@ -775,6 +799,7 @@ async function writeStatus(
       { type: 'Synced', ...next.synced },
       ...(next.subscribed ? [{ type: SUBSCRIBED_CONDITION, ...next.subscribed }] : []),
       ...(next.alarms ? [{ type: ALARMS_CONDITION, ...next.alarms }] : []),
+      ...(next.key ? [{ type: KEY_CONDITION, ...next.key }] : []),
     ],
   );
   await ctx.status.apply(cq, status);
