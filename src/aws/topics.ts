@@ -7,6 +7,7 @@ import {
   GetSubscriptionAttributesCommand,
   GetTopicAttributesCommand,
   ListSubscriptionsByTopicCommand,
+  ListSubscriptionsCommand,
   ListTagsForResourceCommand,
   SetSubscriptionAttributesCommand,
   SetTopicAttributesCommand,
@@ -54,6 +55,11 @@ export interface TopicGateway {
   deleteTopic(arn: string): Promise<void>;
   /** Every subscription of the topic, all pages read; none for a topic that does not exist. */
   listSubscriptionsByTopic(arn: string): Promise<SubscriptionSummary[]>;
+  /**
+   * The SQS subscriptions of the whole account whose endpoint is this queue ARN, all pages read:
+   * the one way to find a subscription whose topic nobody recorded. Costly in a large account.
+   */
+  listSubscriptionsToQueue(queueArn: string): Promise<SubscriptionSummary[]>;
   readSubscription(arn: string): Promise<SubscriptionState | undefined>;
   /** Subscribes an SQS queue; returns the subscription ARN at once (ReturnSubscriptionArn). */
   subscribe(topicArn: string, queueArn: string, attributes: DesiredAttributes): Promise<string>;
@@ -164,6 +170,27 @@ export class SnsTopicGateway implements TopicGateway {
           topicArn: s.TopicArn ?? arn,
           protocol: s.Protocol ?? '',
           endpoint: s.Endpoint ?? '',
+        });
+      }
+      NextToken = page.NextToken || undefined;
+    } while (NextToken);
+    return out;
+  }
+
+  async listSubscriptionsToQueue(queueArn: string): Promise<SubscriptionSummary[]> {
+    const out: SubscriptionSummary[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await guarded(sns('ListSubscriptions', queueArn), () =>
+        this.client.send(new ListSubscriptionsCommand({ NextToken })),
+      );
+      for (const s of page.Subscriptions ?? []) {
+        if (s.Protocol !== 'sqs' || s.Endpoint !== queueArn) continue;
+        out.push({
+          arn: s.SubscriptionArn ?? '',
+          topicArn: s.TopicArn ?? '',
+          protocol: 'sqs',
+          endpoint: queueArn,
         });
       }
       NextToken = page.NextToken || undefined;

@@ -156,7 +156,7 @@ async function drain(url: string): Promise<number> {
 }
 
 describe('ConsumerQueue under partial failure', () => {
-  it('contract 2: a missing topic leaves the queue with its URL and its other subscription, and the second comes once the topic exists', async () => {
+  it('a missing topic leaves the queue with its URL and its other subscription, and the second comes once the topic exists', async () => {
     applyObject(ns, 'eventtopics', 'p2-present', {});
     const presentArn = await topicArnOf(ns, 'p2-present');
     applyObject(ns, 'consumerqueues', 'p2', {
@@ -188,7 +188,7 @@ describe('ConsumerQueue under partial failure', () => {
     );
   });
 
-  it('contract 2: a subscription SNS refuses fails on its own; the queue URL is recorded and the other entry subscribed', async () => {
+  it('a subscription SNS refuses fails on its own; the queue URL is recorded and the other entry subscribed', async () => {
     applyObject(ns, 'eventtopics', 'p2f-good', {});
     applyObject(ns, 'eventtopics', 'p2f-bad', {});
     const goodArn = await topicArnOf(ns, 'p2f-good');
@@ -213,7 +213,7 @@ describe('ConsumerQueue under partial failure', () => {
     expect(await subscriptionsInto(goodArn, String(failed.status?.['queueArn']))).toHaveLength(1);
   });
 
-  it('contract 3: two entries naming the same topic are acted on once, and the subscription never flaps', async () => {
+  it('two entries naming the same topic are acted on once, and the subscription never flaps', async () => {
     applyObject(ns, 'eventtopics', 'own-events', {});
     const topicArn = await topicArnOf(ns, 'own-events');
     // Admission may refuse this list; the controller must still act on one entry only.
@@ -239,7 +239,7 @@ describe('ConsumerQueue under partial failure', () => {
     }
   });
 
-  it('contract 4: subscriptions are found from AWS; an ARN written into status by hand is never unsubscribed', async () => {
+  it('subscriptions are found from AWS; an ARN written into status by hand is never unsubscribed', async () => {
     applyObject(ns, 'eventtopics', 'p4', {});
     await topicArnOf(ns, 'p4');
     // Another queue, not the operator's, subscribed to a topic this queue has nothing to do with.
@@ -294,7 +294,7 @@ describe('ConsumerQueue under partial failure', () => {
     }
   });
 
-  it('contracts 4 and 6: a topic deleted with Retain keeps delivering (TopicGone, ARN kept in the policy); removing the entry then unsubscribes and drops it', async () => {
+  it('a topic deleted with Retain keeps delivering (TopicGone, ARN kept in the policy); removing the entry then unsubscribes and drops it', async () => {
     applyObject(ns, 'eventtopics', 'p6', { deletionPolicy: 'Retain' });
     const topicArn = await topicArnOf(ns, 'p6');
     applyObject(ns, 'eventtopics', 'p6-stays', {});
@@ -342,7 +342,7 @@ describe('ConsumerQueue under partial failure', () => {
     );
   });
 
-  it('contract 6: a topic recreated with another ARN is subscribed first, and only then the old subscription goes', async () => {
+  it('a topic recreated with another ARN is subscribed first, and only then the old subscription goes', async () => {
     const oldName = uniqueName('p6r-old');
     applyObject(ns, 'eventtopics', 'p6r', { topicName: oldName, deletionPolicy: 'Retain' });
     const oldArn = await topicArnOf(ns, 'p6r');
@@ -371,7 +371,7 @@ describe('ConsumerQueue under partial failure', () => {
     await sns().send(new DeleteTopicCommand({ TopicArn: oldArn }));
   });
 
-  it('contract 5: deletion removes the subscriptions first, then waits for the queue to drain while a publisher keeps publishing', async () => {
+  it('deletion removes the subscriptions first, then waits for the queue to drain while a publisher keeps publishing', async () => {
     applyObject(ns, 'eventtopics', 'p5', {});
     const topicArn = await topicArnOf(ns, 'p5');
     applyObject(ns, 'consumerqueues', 'p5', { subscriptions: [{ topicRef: { name: 'p5' } }] });
@@ -431,7 +431,7 @@ describe('ConsumerQueue under partial failure', () => {
     expect(await queueUrl(physical('p5'))).toBeUndefined();
   });
 
-  it('contract 8: every subscription redrives to the DLQ, the DLQ admits exactly those topics, and the switch turns it off', async () => {
+  it('every subscription redrives to the DLQ, the DLQ admits exactly those topics, and the switch turns it off', async () => {
     applyObject(ns, 'eventtopics', 'p8', {});
     const topicArn = await topicArnOf(ns, 'p8');
     applyObject(ns, 'eventtopics', 'p8-fifo', { fifo: true });
@@ -476,7 +476,7 @@ describe('ConsumerQueue under partial failure', () => {
     expect(updates()).toBe(before);
   });
 
-  it('contract 9: tags removed from the spec leave the queue, the DLQ and the alarms; tags set by hand stay', async () => {
+  it('tags removed from the spec leave the queue, the DLQ and the alarms; tags set by hand stay', async () => {
     applyObject(ns, 'consumerqueues', 'p9', {
       tags: { team: 'payments', cost: 'shop' },
       alarms: { backlog: { threshold: 100 } },

@@ -141,6 +141,7 @@ describe('the operator IAM policy', () => {
       'sns:GetSubscriptionAttributes',
       'sns:SetSubscriptionAttributes',
       'sns:Unsubscribe',
+      'sns:ListSubscriptions',
       'cloudwatch:DescribeAlarms',
       'cloudwatch:GetMetricData',
       'cloudwatch:PutMetricData',

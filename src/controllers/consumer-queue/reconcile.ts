@@ -29,7 +29,7 @@ import {
   type ConditionValue,
   type Failure,
 } from '../shared/outcome.ts';
-import { changedFields, isNoop, planResource, type DesiredResource } from '../shared/plan.ts';
+import { changedFields, isNoop, ownerOfObject, planResource, type DesiredResource } from '../shared/plan.ts';
 import type { ObjectKey, TopicLookup } from '../shared/references.ts';
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
 import { ALARMS_CONDITION, deleteQueueAlarms, syncAlarms, type AlarmOutcome } from './alarm-sync.ts';
@@ -208,6 +208,16 @@ async function findOurSubscriptions(
   return found;
 }
 
+/**
+ * Whether status has lost what it knew: the queue exists and is this object's, yet status records
+ * no queue URL, so it cannot name the topics that delivered here (a wiped or restored status).
+ * A new object has no queue yet, so it never pays for the account-wide search.
+ */
+function statusLost(cq: ConsumerQueue, queue: QueueState | undefined, clusterName: string): boolean {
+  if (!queue || cq.status?.queueUrl) return false;
+  return ownershipOf(queue.tags, ownerOfObject(cq, clusterName)) === 'ours';
+}
+
 interface QueueReport {
   url: string;
   arn: string;
@@ -233,10 +243,16 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   const reports: PartReport[] = [];
   const redriveOn = cq.spec.deadLetter.enabled && cq.spec.deadLetter.snsRedrive;
 
-  // Read: the subscriptions that deliver into this queue, from AWS.
-  const listed = await runPart(ctx, 'subscriptions', () =>
-    findOurSubscriptions(ctx, topicsOfInterest(cq, ctx.lookupTopic), arns.queue),
-  );
+  // Read: the queue, then the subscriptions that deliver into it, from AWS.
+  const queueRead = await runPart(ctx, 'queue', () => ctx.queues.readQueue(names.queue));
+  const listed = await runPart(ctx, 'subscriptions', async () => {
+    const topicArns = topicsOfInterest(cq, ctx.lookupTopic);
+    if (queueRead.ok && statusLost(cq, queueRead.value, ctx.settings.clusterName)) {
+      // Status does not say which topics ever delivered here: ask the whole account.
+      for (const s of await ctx.topics.listSubscriptionsToQueue(arns.queue)) topicArns.push(s.topicArn);
+    }
+    return findOurSubscriptions(ctx, [...new Set(topicArns)].sort(), arns.queue);
+  });
   const found = listed.ok ? listed.value : undefined;
   const plan = planSubscriptionEntries({
     cq,
@@ -268,11 +284,13 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   const queue: PartResult<QueueReport> =
     deadLetter && !deadLetter.ok && 'refused' in deadLetter
       ? { ok: false, refused: `not changing SQS queue ${names.queue}: its dead-letter queue is not ours` }
-      : await runPart(ctx, 'queue', async () => {
-          const actual = await ctx.queues.readQueue(names.queue);
-          const ensured = await ensureQueue(ctx, cq, desired.queue, actual);
-          return 'refused' in ensured ? ensured : { ...ensured, state: actual };
-        });
+      : !queueRead.ok
+        ? queueRead
+        : await runPart(ctx, 'queue', async () => {
+            const actual = queueRead.value;
+            const ensured = await ensureQueue(ctx, cq, desired.queue, actual);
+            return 'refused' in ensured ? ensured : { ...ensured, state: actual };
+          });
   reports.push({ part: 'queue', result: queue });
 
   // The encryption key: SNS can deliver into an SSE-KMS queue only if the key policy lets it.
