@@ -511,7 +511,7 @@ describe('ConsumerQueue under partial failure', () => {
     expect(await alarmTags(alarmArn)).toMatchObject({ manual: 'yes' });
   });
 
-  it("contract 1: the alarms' topic needs consent to publish, not to consume", async () => {
+  it("the alarms' topic needs consent to publish, not to consume", async () => {
     applyObject(other, 'eventtopics', 'alerts', { allowedConsumerNamespaces: [ns] });
     await topicArnOf(other, 'alerts');
     applyObject(ns, 'consumerqueues', 'p1', {
