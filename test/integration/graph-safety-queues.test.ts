@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { TagResourceCommand } from '@aws-sdk/client-cloudwatch';
 import { eventually, kubeConfig, uniqueName } from './support/bed.ts';
-import { crdTestNamespace, kubectl } from './support/crds.ts';
+import { crdTestNamespace, kubectl, withoutAdmissionPolicies } from './support/crds.ts';
 import {
   applyObject,
   conditionOf,
@@ -216,13 +216,15 @@ describe('ConsumerQueue under partial failure', () => {
   it('two entries naming the same topic are acted on once, and the subscription never flaps', async () => {
     applyObject(ns, 'eventtopics', 'own-events', {});
     const topicArn = await topicArnOf(ns, 'own-events');
-    // Admission may refuse this list; the controller must still act on one entry only.
-    applyObject(ns, 'consumerqueues', 'p3', {
-      subscriptions: [
-        { topicRef: { name: 'own-events' } },
-        { topicRef: { name: 'own-events', namespace: ns } },
-      ],
-    });
+    // Admission refuses this list; stored before the policies existed, it is acted on once.
+    await withoutAdmissionPolicies(() =>
+      applyObject(ns, 'consumerqueues', 'p3', {
+        subscriptions: [
+          { topicRef: { name: 'own-events' } },
+          { topicRef: { name: 'own-events', namespace: ns } },
+        ],
+      }),
+    );
     const first = await waitForStatus(
       ns,
       'p3',

@@ -63,6 +63,7 @@ import { iamPolicy, kedaPolicy, trustPolicy } from './policy.ts';
 import { decideScale, scalingPolicyOf, type BacklogReading } from './scaling.ts';
 import type { ServiceSettings } from './settings.ts';
 import type { BacklogMetricSink, QueueAgeSource, ScalerMemory } from './sources.ts';
+import type { WrittenStatuses } from '../shared/written-status.ts';
 
 /** How often a service waiting for its queue or topics looks again, should no watch event wake it. */
 export const WAITING_RECHECK_MS = 30_000;
@@ -118,6 +119,8 @@ export interface EcommerceServiceServices {
   settings: ServiceSettings;
   keda: KedaDiscovery;
   scaler: ScalerMemory;
+  /** The status last written per service, newer than the cache until its watch event arrives. */
+  written: WrittenStatuses<EcommerceServiceStatus>;
   /** Milliseconds since the epoch. */
   now: () => number;
   ageSource?: QueueAgeSource | undefined;
@@ -148,6 +151,7 @@ export const reconcileEcommerceService: Reconciler<EcommerceService, EcommerceSe
   const svc = req.object;
   if (!svc) {
     ctx.scaler.forget(req.key);
+    ctx.written.forget({ namespace: req.namespace ?? '', name: req.name });
     return done();
   }
   if (svc.metadata?.deletionTimestamp) return done(); // the garbage collector takes what it owns
@@ -580,7 +584,7 @@ async function builtinScaler({ key, svc, deployment, queue }: ScaleInputs, ctx: 
 }
 
 async function writeStatus(ctx: Ctx, svc: EcommerceService, next: Outcome): Promise<void> {
-  const previous: EcommerceServiceStatus = { ...svc.status };
+  const previous: EcommerceServiceStatus = { ...ctx.written.current(svc) };
   for (const field of next.drop ?? []) delete previous[field];
   const status = nextStatus<EcommerceServiceStatus>(
     previous,
@@ -596,4 +600,5 @@ async function writeStatus(ctx: Ctx, svc: EcommerceService, next: Outcome): Prom
     new Date(ctx.now()),
   );
   await ctx.status.apply(svc, status);
+  ctx.written.record(svc, status);
 }

@@ -19,6 +19,7 @@ import type { OperatorSettings } from '../shared/settings.ts';
 import { kubeKedaDiscovery, reconcileEcommerceService, type EcommerceServiceServices } from './reconcile.ts';
 import { serviceSettingsFromEnv } from './settings.ts';
 import { ScalerMemory, type BacklogMetricSink, type QueueAgeSource } from './sources.ts';
+import { WrittenStatuses } from '../shared/written-status.ts';
 
 /** Keys of the EcommerceServices that consume this ConsumerQueue. */
 export function servicesConsuming(services: readonly EcommerceService[], queue: KubeObject): string[] {
@@ -105,6 +106,7 @@ export function registerEcommerceServiceController(manager: Manager, parts: Ecom
       },
       keda: kubeKedaDiscovery(manager.client),
       scaler: new ScalerMemory(),
+      written: new WrittenStatuses(),
       now: Date.now,
       ageSource: parts.ageSource,
       metricSink: parts.metricSink,

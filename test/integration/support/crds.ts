@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll } from 'vitest';
 import { ApiException, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { TOPIC_REFERENCE_LISTS, topicReferencePolicyName } from '../../../src/crds/admission.ts';
 import { bedEnv, eventually, kubeConfig, kubectlPath, repoRoot, uniqueName } from './bed.ts';
 
 export const GROUP = 'pubsub.ecommerce.io';
@@ -64,6 +65,41 @@ async function admissionPoliciesInForce(): Promise<void> {
       (await tryCreate(namespace, 'consumerqueues', probe))?.includes('names EventTopic') ? true : undefined,
     { what: 'the admission policies to be in force' },
   );
+}
+
+/**
+ * Runs `act` with the admission policies' bindings removed, as on a cluster where objects were
+ * stored before the policies existed (the controllers must still act safely on them), then puts
+ * the bindings back and waits until they are in force again. Integration files run one at a time,
+ * so no other file sees the gap.
+ */
+export async function withoutAdmissionPolicies<T>(act: () => T | Promise<T>): Promise<T> {
+  kubectl([
+    'delete',
+    'validatingadmissionpolicybindings',
+    ...TOPIC_REFERENCE_LISTS.map(topicReferencePolicyName),
+    '--ignore-not-found',
+  ]);
+  const namespace = 'default';
+  const probe = objectOf('consumerqueues', 'admission-probe', {
+    subscriptions: [{ topicRef: { name: 'probe' } }, { topicRef: { name: 'probe', namespace } }],
+  });
+  await eventually(async () => ((await tryCreate(namespace, 'consumerqueues', probe)) ? undefined : true), {
+    what: 'the admission policies to be lifted',
+  });
+  try {
+    return await act();
+  } finally {
+    kubectl([
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '--field-manager=pubsub-crd-tests',
+      '-f',
+      'config/crd/admission',
+    ]);
+    await admissionPoliciesInForce();
+  }
 }
 
 /**

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { WrittenStatuses } from './written-status.ts';
+
+const obj = (resourceVersion: string, status: { n: number }, uid = 'u1') => ({
+  metadata: { namespace: 'shop', name: 'pay', uid, resourceVersion },
+  status,
+});
+
+describe('WrittenStatuses', () => {
+  it('gives the status last written while the cache still holds the version it was built on', () => {
+    const statuses = new WrittenStatuses<{ n: number }>();
+    const cached = obj('10', { n: 1 });
+    statuses.record(cached, { n: 2 });
+    expect(statuses.current(cached)).toEqual({ n: 2 });
+  });
+
+  it('gives the cached status once the cache has moved on, or for another object of the name', () => {
+    const statuses = new WrittenStatuses<{ n: number }>();
+    statuses.record(obj('10', { n: 1 }), { n: 2 });
+    expect(statuses.current(obj('11', { n: 3 }))).toEqual({ n: 3 });
+    expect(statuses.current(obj('10', { n: 1 }, 'u2'))).toEqual({ n: 1 });
+    statuses.forget({ namespace: 'shop', name: 'pay' });
+    expect(statuses.current(obj('10', { n: 1 }))).toEqual({ n: 1 });
+  });
+});

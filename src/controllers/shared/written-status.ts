@@ -1,0 +1,42 @@
+// The status a controller last wrote, per object. A reconcile can run before the informer has
+// delivered the controller's own last status write (another event woke it at once); building the
+// next status on the cached, older one would undo that write, since server-side apply removes the
+// fields the operator's manager no longer sends. The write is remembered with the resourceVersion
+// it was built on: while the cache still holds that version, the remembered status is newer.
+import type { KubeObject } from '../../runtime/types.ts';
+
+interface Written<S> {
+  uid: string | undefined;
+  basedOn: string | undefined;
+  status: S;
+}
+
+const keyOf = (obj: KubeObject) => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+
+export class WrittenStatuses<S> {
+  private readonly written = new Map<string, Written<S>>();
+
+  /** The newest status known for `obj`: the one last written, while the cache has not caught up. */
+  current(obj: KubeObject & { status?: S | undefined }): S | undefined {
+    const entry = this.written.get(keyOf(obj));
+    if (entry && entry.uid === obj.metadata?.uid && entry.basedOn === obj.metadata?.resourceVersion)
+      return entry.status;
+    return obj.status;
+  }
+
+  record(obj: KubeObject, status: S): void {
+    this.written.set(keyOf(obj), {
+      uid: obj.metadata?.uid,
+      basedOn: obj.metadata?.resourceVersion,
+      status,
+    });
+  }
+
+  forget(obj: { namespace: string; name: string }): void {
+    this.written.delete(`${obj.namespace}/${obj.name}`);
+  }
+
+  size(): number {
+    return this.written.size;
+  }
+}
