@@ -2,7 +2,8 @@
 // services (AWS gateways, settings, caches) its reconciles get.
 import type { CloudWatchGateway } from './aws/cloudwatch.ts';
 import type { AwsGateways } from './aws/index.ts';
-import type { ConsumerQueue, EcommerceService, EventTopic } from './crds/index.ts';
+import type { ConsumerQueue, ConsumerQueueStatus, EcommerceService, EventTopic } from './crds/index.ts';
+import { WrittenStatuses } from './controllers/shared/written-status.ts';
 import {
   reconcileConsumerQueue,
   type ConsumerQueueServices,
@@ -80,6 +81,7 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
       topics: aws.topics,
       alarms: parts.cloudwatch,
       keys: aws.keys,
+      written: new WrittenStatuses<ConsumerQueueStatus>(),
       account: aws.account,
       lookupTopic: (namespace, name) => topicInformer.store.get(keyOf(namespace, name)),
       kube: manager.client,

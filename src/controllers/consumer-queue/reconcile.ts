@@ -32,6 +32,7 @@ import {
 import { changedFields, isNoop, ownerOfObject, planResource, type DesiredResource } from '../shared/plan.ts';
 import type { ObjectKey, TopicLookup } from '../shared/references.ts';
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
+import type { WrittenStatuses } from '../shared/written-status.ts';
 import { ALARMS_CONDITION, deleteQueueAlarms, syncAlarms, type AlarmOutcome } from './alarm-sync.ts';
 import { deadLetterPolicy, desiredQueues, queueNames, queuePolicy, type QueueNames } from './desired.ts';
 import {
@@ -71,6 +72,8 @@ export interface ConsumerQueueServices {
   status: { apply(obj: ConsumerQueue, status: ConsumerQueueStatus): Promise<unknown> };
   recorder: EventRecorder;
   settings: OperatorSettings;
+  /** The status last written per queue, newer than the cache until its watch event arrives. */
+  written: WrittenStatuses<ConsumerQueueStatus>;
 }
 
 type Ctx = ReconcileContext & ConsumerQueueServices;
@@ -87,8 +90,13 @@ class ReportedFailure extends Error {
 }
 
 export const reconcileConsumerQueue: Reconciler<ConsumerQueue, ConsumerQueueServices> = async (req, ctx) => {
-  const cq = req.object;
-  if (!cq) return done();
+  if (!req.object) {
+    ctx.written.forget({ namespace: req.namespace ?? '', name: req.name });
+    return done();
+  }
+  // Status as last written: what it records (topics to look at, tag keys applied) must not be lost
+  // to a cache that has not seen the last write yet.
+  const cq: ConsumerQueue = { ...req.object, status: ctx.written.current(req.object) };
   try {
     return await withFinalizer(ctx.kube, cq, FINALIZER, {
       apply: (current) => applyQueue(current, ctx),
@@ -366,7 +374,7 @@ async function recordIntents(
     e.action === 'subscribe' && !e.current && !recordedTopics.includes(e.topicArn) ? [e] : [],
   );
   if (intents.length === 0) return;
-  await ctx.status.apply(cq, {
+  await applyStatus(ctx, cq, {
     ...(cq.status ?? {}),
     subscriptions: [
       ...(cq.status?.subscriptions ?? []),
@@ -820,5 +828,10 @@ async function writeStatus(
       ...(next.key ? [{ type: KEY_CONDITION, ...next.key }] : []),
     ],
   );
+  await applyStatus(ctx, cq, status);
+}
+
+async function applyStatus(ctx: Ctx, cq: ConsumerQueue, status: ConsumerQueueStatus): Promise<void> {
   await ctx.status.apply(cq, status);
+  ctx.written.record(cq, status);
 }
