@@ -2,49 +2,16 @@
 // KMS, which keeps the policy a key was created with: a key whose policy admits sns.amazonaws.com
 // is usable, one whose policy admits only the account is not, an unknown key is Unknown.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CreateAliasCommand,
-  CreateKeyCommand,
-  KMSClient,
-  ScheduleKeyDeletionCommand,
-} from '@aws-sdk/client-kms';
 import { createAwsGateways, keyUsableBySns, type AwsGateways } from '../../src/aws/index.ts';
 import { awsClientConfig, uniqueName } from './support/bed.ts';
+import { ACCOUNT_STATEMENT, SNS_STATEMENT, TestKeys } from './support/kms.ts';
 
 const bed = awsClientConfig();
-const kms = new KMSClient(bed);
+const keys = new TestKeys();
 let aws: AwsGateways;
-const keys: string[] = [];
-
-const ACCOUNT = {
-  Sid: 'account',
-  Effect: 'Allow',
-  Principal: { AWS: 'arn:aws:iam::123456789012:root' },
-  Action: 'kms:*',
-  Resource: '*',
-};
-const SNS = {
-  Sid: 'sns',
-  Effect: 'Allow',
-  Principal: { Service: 'sns.amazonaws.com' },
-  Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-  Resource: '*',
-};
-
-/** Creates a key with this policy and an alias for it; returns the alias. */
-async function keyWithPolicy(statements: object[]): Promise<string> {
-  const { KeyMetadata } = await kms.send(
-    new CreateKeyCommand({
-      Description: 'pubsub-operator integration test',
-      Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
-    }),
-  );
-  if (!KeyMetadata?.KeyId) throw new Error('CreateKey returned no key id');
-  keys.push(KeyMetadata.KeyId);
-  const alias = `alias/${uniqueName('queue-key')}`;
-  await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: KeyMetadata.KeyId }));
-  return alias;
-}
+const keyWithPolicy = (statements: object[]) => keys.withPolicy(statements);
+const ACCOUNT = ACCOUNT_STATEMENT;
+const SNS = SNS_STATEMENT;
 
 beforeAll(() => {
   aws = createAwsGateways(
@@ -60,10 +27,8 @@ beforeAll(() => {
   );
 });
 afterAll(async () => {
-  for (const keyId of keys)
-    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+  await keys.scheduleDeletion();
   aws.clients.destroy();
-  kms.destroy();
 });
 
 describe('keyUsableBySns against moto', () => {

@@ -2,47 +2,18 @@
 // key's policy from moto's KMS and says in a condition whether SNS may use the key. Without that,
 // a queue whose key shuts SNS out reported Ready while no published message could ever arrive.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CreateAliasCommand,
-  CreateKeyCommand,
-  KMSClient,
-  ScheduleKeyDeletionCommand,
-} from '@aws-sdk/client-kms';
-import { awsClientConfig, uniqueName } from './support/bed.ts';
+import { uniqueName } from './support/bed.ts';
+import { ACCOUNT_STATEMENT, SNS_STATEMENT, TestKeys } from './support/kms.ts';
 import { crdTestNamespace } from './support/crds.ts';
 import { applyObject, conditionOf, deleteAll, waitForCondition } from './support/controllers.ts';
 import { startOperator, type OperatorProcess } from './support/operator.ts';
 
 const ns = crdTestNamespace('qkey');
-const kms = new KMSClient(awsClientConfig());
-const keys: string[] = [];
+const keys = new TestKeys();
 let operator: OperatorProcess;
-
-const ACCOUNT = {
-  Sid: 'account',
-  Effect: 'Allow',
-  Principal: { AWS: 'arn:aws:iam::123456789012:root' },
-  Action: 'kms:*',
-  Resource: '*',
-};
-const SNS = {
-  Sid: 'sns',
-  Effect: 'Allow',
-  Principal: { Service: 'sns.amazonaws.com' },
-  Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-  Resource: '*',
-};
-
-async function keyWithPolicy(statements: object[]): Promise<string> {
-  const { KeyMetadata } = await kms.send(
-    new CreateKeyCommand({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) }),
-  );
-  if (!KeyMetadata?.KeyId) throw new Error('CreateKey returned no key id');
-  keys.push(KeyMetadata.KeyId);
-  const alias = `alias/${uniqueName('qkey')}`;
-  await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: KeyMetadata.KeyId }));
-  return alias;
-}
+const keyWithPolicy = (statements: object[]) => keys.withPolicy(statements);
+const ACCOUNT = ACCOUNT_STATEMENT;
+const SNS = SNS_STATEMENT;
 
 beforeAll(async () => {
   operator = await startOperator({
@@ -55,8 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await deleteAll(ns, ['consumerqueues', 'eventtopics']).catch(() => undefined);
   await operator?.stop();
-  for (const KeyId of keys)
-    await kms.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 })).catch(() => undefined);
+  await keys.scheduleDeletion().catch(() => undefined);
 });
 
 describe('a queue encrypted with a customer-managed key', () => {
