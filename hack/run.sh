@@ -22,9 +22,10 @@ else
   # shellcheck disable=SC1091
   source .local/env.sh
   hack/testbed/status.sh
-  echo "[run] installing the CRDs into the bed"
+  echo "[run] installing the CRDs and their admission policies into the bed"
   kubectl apply --server-side --force-conflicts --field-manager=pubsub-make-run -f config/crd/bases >/dev/null
   kubectl wait --for=condition=Established --timeout=60s -f config/crd/bases >/dev/null
+  kubectl apply --server-side --force-conflicts --field-manager=pubsub-make-run -f config/crd/admission >/dev/null
   kubectl create namespace shop --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   export PUBSUB_LEADER_ELECT="${PUBSUB_LEADER_ELECT:-false}"
   cat <<HINT
