@@ -54,7 +54,8 @@ interface Measurement {
   serverCpuMsPerMessage: number;
   receivesPerMessage: number;
   deletesPerMessage: number;
-  emptyReceives: number;
+  /** FIFO: messages handled before an earlier message of their group. */
+  outOfOrder: number;
 }
 
 /** Counts the SQS commands a client sends, by name. */
@@ -84,7 +85,7 @@ async function loadQueue(sqs: SQSClient, url: string, count: number, groups: num
   for (let i = 0; i < count; i += 10) {
     const entries = Array.from({ length: Math.min(10, count - i) }, (_, j) => ({
       Id: String(j),
-      MessageBody: JSON.stringify({ n: i + j }),
+      MessageBody: String(i + j),
       MessageAttributes: {
         eventType: { DataType: 'String', StringValue: 'BenchEvent' },
         eventId: { DataType: 'String', StringValue: randomUUID() },
@@ -92,7 +93,8 @@ async function loadQueue(sqs: SQSClient, url: string, count: number, groups: num
       ...(groups ? { MessageGroupId: `g${(i + j) % groups}`, MessageDeduplicationId: randomUUID() } : {}),
     }));
     batches.push(sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries })));
-    if (batches.length >= 20) await Promise.all(batches.splice(0));
+    // FIFO: one batch after the other, so that each group's order is the order of the numbers.
+    if (groups !== undefined || batches.length >= 20) await Promise.all(batches.splice(0));
   }
   await Promise.all(batches);
 }
@@ -125,7 +127,15 @@ async function measure(
   const { sqs, counts } = countingClient(emq.endpoint);
   let handled = 0;
   let lastAt = 0;
-  const handle = async () => {
+  let outOfOrder = 0;
+  const lastStarted = new Map<string, number>();
+  const handle = async (body: string, group: string | undefined) => {
+    // A message started before an earlier one of its group broke the group's order.
+    const n = Number(body);
+    if (group !== undefined) {
+      if (n < (lastStarted.get(group) ?? -1)) outOfOrder += 1;
+      else lastStarted.set(group, n);
+    }
     await fixedLatencyPublish(scenario.latencyMs);
     handled += 1;
     lastAt = performance.now();
@@ -138,7 +148,7 @@ async function measure(
   if (runtime === 'services/consumer') {
     const consumer = new Consumer({
       queue: sqsQueueClient(sqs, url),
-      handler: handle,
+      handler: (message) => handle(message.body, message.groupId),
       logger: pino({ level: 'silent' }),
       concurrency: scenario.concurrency,
       batchSize,
@@ -158,8 +168,9 @@ async function measure(
         batchSize,
         waitTimeSeconds: 1,
         suppressFifoWarning: true,
+        messageSystemAttributeNames: ['MessageGroupId'],
         handleMessage: async (message: Message) => {
-          await handle();
+          await handle(message.Body ?? '', message.Attributes?.['MessageGroupId']);
           return message;
         },
       }),
@@ -202,7 +213,7 @@ async function measure(
     serverCpuMsPerMessage: (serverCpu * 1000) / n,
     receivesPerMessage: receives / n,
     deletesPerMessage: deletes / n,
-    emptyReceives: 0,
+    outOfOrder,
   };
 }
 
@@ -220,8 +231,8 @@ async function main(): Promise<void> {
       groups,
     });
   const rows: string[] = [
-    '| queue | handler ms | in flight | runtime | msg/s | CPU ms/msg | receives/msg | deletes/msg | ElasticMQ CPU ms/msg | ratio |',
-    '| ----- | ---------- | --------- | ------- | ----- | ---------- | ------------ | ----------- | -------------------- | ----- |',
+    '| queue | handler ms | in flight | runtime | msg/s | CPU ms/msg | receives/msg | deletes/msg | ElasticMQ CPU ms/msg | out of order | ratio |',
+    '| ----- | ---------- | --------- | ------- | ----- | ---------- | ------------ | ----------- | -------------------- | ------------ | ----- |',
   ];
   process.stdout.write(`ElasticMQ ${emq.endpoint}; ${SECONDS} s per run\n`);
   try {
@@ -234,7 +245,7 @@ async function main(): Promise<void> {
       for (const m of [ours, theirs]) {
         const rate = m.handled / m.seconds;
         const ratio = m === ours ? rate / (theirs.handled / theirs.seconds) : 1;
-        const row = `| ${scenario.groups ? `FIFO, ${scenario.groups} groups` : 'standard'} | ${scenario.latencyMs} | ${scenario.concurrency} | ${m.runtime} | ${fixed(rate, 0)} | ${fixed(m.cpuMsPerMessage, 3)} | ${fixed(m.receivesPerMessage, 3)} | ${fixed(m.deletesPerMessage, 3)} | ${fixed(m.serverCpuMsPerMessage, 3)} | ${m === ours ? `${fixed(ratio, 2)}×` : ''} |`;
+        const row = `| ${scenario.groups ? `FIFO, ${scenario.groups} groups` : 'standard'} | ${scenario.latencyMs} | ${scenario.concurrency} | ${m.runtime} | ${fixed(rate, 0)} | ${fixed(m.cpuMsPerMessage, 3)} | ${fixed(m.receivesPerMessage, 3)} | ${fixed(m.deletesPerMessage, 3)} | ${fixed(m.serverCpuMsPerMessage, 3)} | ${scenario.groups ? m.outOfOrder : ''} | ${m === ours ? `${fixed(ratio, 2)}×` : ''} |`;
         rows.push(row);
         process.stdout.write(`${row}\n`);
       }

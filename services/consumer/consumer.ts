@@ -82,6 +82,8 @@ interface Held {
   abort: AbortController;
   receivedAt: number;
   extendedAt: number;
+  /** Handled, its delete under way. */
+  deleting?: boolean;
 }
 
 const SQS_MAX_VISIBILITY_MS = 43_200_000;
@@ -163,6 +165,8 @@ export class Consumer {
     };
     this.#deleter = new DeleteBatcher(this.#queue, this.#logger, {
       onError: (operation) => this.#options.metrics?.sqsErrors.inc({ queue: this.#queueName, operation }),
+      // Lingering for more deletes pays only while other handlers may finish meanwhile.
+      nothingMoreSoon: () => [...this.#held.values()].every((h) => h.deleting || h.state === 'waiting'),
     });
   }
 
@@ -649,6 +653,7 @@ export class Consumer {
   /** True when SQS deleted the message. */
   async #delete(held: Held, logger: Logger): Promise<boolean> {
     const entry: BatchEntry = { id: held.id, receiptHandle: held.message.receiptHandle };
+    held.deleting = true;
     try {
       const deleted = await this.#deleter.delete(entry);
       if (!deleted) {
