@@ -224,7 +224,7 @@ describe('drift', () => {
         const current = envOf(getDeployment(ns, 'notification-service'));
         return current['CONSUMER_CONCURRENCY'] === '25' ? current : undefined;
       },
-      { timeoutMs: 30_000, what: 'CONSUMER_CONCURRENCY in the notification-service Deployment' },
+      { timeoutMs: 90_000, what: 'CONSUMER_CONCURRENCY in the notification-service Deployment' },
     );
     expect(Object.entries(env).filter(([name]) => name.startsWith('CONSUMER_'))).toEqual([
       ['CONSUMER_CONCURRENCY', '25'],
