@@ -220,9 +220,9 @@ describe('drift', () => {
   it('passes spec.consumer on to the container as the CONSUMER_* variables, and refuses values out of range', async () => {
     patchService('notification-service', { consumer: { concurrency: 25, retryBudgetSeconds: 120 } });
     const env = await eventually(
-      async () => {
+      () => {
         const current = envOf(getDeployment(ns, 'notification-service'));
-        return current['CONSUMER_CONCURRENCY'] === '25' ? current : undefined;
+        return Promise.resolve(current['CONSUMER_CONCURRENCY'] === '25' ? current : undefined);
       },
       { timeoutMs: 90_000, what: 'CONSUMER_CONCURRENCY in the notification-service Deployment' },
     );
@@ -235,10 +235,12 @@ describe('drift', () => {
     );
     patchService('notification-service', { consumer: null });
     await eventually(
-      async () =>
-        envOf(getDeployment(ns, 'notification-service'))['CONSUMER_CONCURRENCY'] === undefined
-          ? true
-          : undefined,
+      () =>
+        Promise.resolve(
+          envOf(getDeployment(ns, 'notification-service'))['CONSUMER_CONCURRENCY'] === undefined
+            ? true
+            : undefined,
+        ),
       { timeoutMs: 30_000, what: 'CONSUMER_CONCURRENCY gone from the notification-service Deployment' },
     );
   });
