@@ -139,6 +139,7 @@ export class Consumer {
   #fatal: Error | undefined;
   #receiveFailures = 0;
   #settingsKnown = false;
+  #settingsFailures = 0;
   #loopBeat = Date.now();
   /** Start times of attempts that timed out but whose handler has not returned yet. */
   readonly #abandoned = new Set<number>();
@@ -211,7 +212,7 @@ export class Consumer {
     if (this.#state !== 'new') throw new Error(`consumer cannot start: it is ${this.#state}`);
     this.#state = 'running';
     this.#loopBeat = Date.now();
-    await this.#readSettings(0);
+    await this.#readSettings();
     this.#logger.info(
       { ...this.#settings, concurrency: this.#concurrency, batchSize: this.#batchSize },
       'consumer started',
@@ -309,7 +310,7 @@ export class Consumer {
    * Reads the queue's visibility timeout and redrive limit; true once known. Without them the
    * consumer does not receive: guessing would get the heartbeat or the last try wrong.
    */
-  async #readSettings(failures: number): Promise<boolean> {
+  async #readSettings(): Promise<boolean> {
     try {
       const read = await this.#queue.settings();
       this.#settings = {
@@ -319,12 +320,17 @@ export class Consumer {
       };
     } catch (error) {
       this.#logger.warn(
-        { err: errorMessage(error), failures: failures + 1 },
+        { err: errorMessage(error), failures: ++this.#settingsFailures },
         'could not read the queue attributes; not receiving until they can be read',
       );
       return false;
     }
     this.#settingsKnown = true;
+    if (this.#settingsFailures > 0)
+      this.#logger.info(
+        { ...this.#settings, failures: this.#settingsFailures },
+        'queue attributes read; receiving',
+      );
     const heartbeatMs = (this.#settings.visibilityTimeoutSeconds * 1000) / 3;
     if (heartbeatMs > 0 && !this.#heartbeat) {
       this.#heartbeat = setInterval(() => void this.#beat(heartbeatMs), Math.max(10, heartbeatMs / 2));
@@ -340,14 +346,12 @@ export class Consumer {
 
   async #receiveLoop(): Promise<void> {
     const { signal } = this.#receiveAbort;
-    let settingsFailures = 0;
     let lingerSince: number | undefined;
     while (this.#state === 'running') {
       this.#loopBeat = Date.now();
       if (!this.#settingsKnown) {
-        if (await this.#readSettings(settingsFailures)) continue;
-        settingsFailures += 1;
-        await this.#pauseAfterFailure(settingsFailures);
+        if (await this.#readSettings()) continue;
+        await this.#pauseAfterFailure(this.#settingsFailures);
         continue;
       }
       const capacity = this.#concurrency - this.#held.size;

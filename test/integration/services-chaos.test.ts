@@ -183,4 +183,34 @@ describe('chaos', () => {
       }),
     );
   }, 240_000);
+
+  it('keeps a FIFO queue FIFO when its attributes cannot be read at start, and receives only once they are', async () => {
+    const sqsProxy = await FaultProxy.start(bedEnv()['AWS_ENDPOINT_URL'] ?? '');
+    try {
+      // Every attempt of the first call is throttled, the SDK's retries included.
+      sqsProxy.inject({
+        service: 'sqs',
+        operation: 'GetQueueAttributes',
+        fault: { kind: 'throttle' },
+        times: 4,
+      });
+      const orders = await services.start('order-service', { AWS_ENDPOINT_URL_SQS: sqsProxy.endpoint });
+      const started = orders.lines.find((l) => l.msg === 'consumer started');
+      expect(started).toMatchObject({ fifo: true });
+      const read = await orders.waitForLog((l) => l.msg === 'queue attributes read; receiving', 60_000);
+      expect(read).toMatchObject({
+        fifo: true,
+        maxReceiveCount: 3,
+        visibilityTimeoutSeconds: VISIBILITY_SECONDS,
+      });
+      expect(orders.lines.some((l) => l.msg.startsWith('could not read the queue attributes'))).toBe(true);
+      await eventually(async () => ((await http(orders.url('/readyz'))).status === 200 ? true : undefined), {
+        timeoutMs: 30_000,
+        what: 'order-service ready',
+      });
+      await orders.stop();
+    } finally {
+      await sqsProxy.stop();
+    }
+  }, 90_000);
 });
