@@ -152,6 +152,10 @@ images: ## Build the operator and services images (BASE_IMAGE=<a Node 24 image>,
 	docker build --build-arg NODE_IMAGE="$$base" -t $(SERVICES_IMAGE) $(ROOT)/services; \
 	docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -F -e "$(OPERATOR_IMAGE) " -e "$(SERVICES_IMAGE) " -e "$$base " || true
 
+.PHONY: bench-consumer
+bench-consumer: deps ## The consumer runtime beside sqs-consumer on ElasticMQ (fetched with mvn into ~/.cache/pubsub-operator; BENCH_ARGS="--seconds 4")
+	node bench/consumer-throughput.ts $(BENCH_ARGS)
+
 .PHONY: bench-scaling
 bench-scaling: deps env-up ## Time from a backlog appearing to the payment service's replicas changing (default 10 s poll)
 	node bench/scale-latency.ts $(BENCH_ARGS)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffSeconds } from './backoff.ts';
+import { backoffSeconds, retryDelayMs } from './backoff.ts';
 
 describe('backoffSeconds', () => {
   const policy = { baseSeconds: 2, maxSeconds: 60 };
@@ -24,5 +24,15 @@ describe('backoffSeconds', () => {
   it('spreads replicas that failed together', () => {
     const delays = new Set(Array.from({ length: 50 }, (_, i) => backoffSeconds(6, policy, () => i / 50)));
     expect(delays.size).toBeGreaterThan(10);
+  });
+});
+
+describe('retryDelayMs', () => {
+  it('doubles from the base up to the cap, jittered between half and all of it', () => {
+    const policy = { baseMs: 500, maxMs: 30_000 };
+    expect([1, 2, 3, 4].map((n) => retryDelayMs(n, policy, () => 0))).toEqual([250, 500, 1000, 2000]);
+    expect([1, 2, 3, 4].map((n) => retryDelayMs(n, policy, () => 0.999))).toEqual([500, 1000, 1999, 3998]);
+    expect(retryDelayMs(40, policy, () => 0.999)).toBeLessThanOrEqual(30_000);
+    expect(retryDelayMs(40, policy, () => 0)).toBe(15_000);
   });
 });

@@ -26,3 +26,27 @@ export function backoffSeconds(
   const half = ceiling / 2;
   return Math.min(cap, Math.max(0, Math.round(half + random() * half)));
 }
+
+export interface RetryPolicy {
+  /** Pause after the first failed attempt, in ms. */
+  baseMs: number;
+  /** Longest pause between attempts, in ms. */
+  maxMs: number;
+}
+
+/** Pauses between in-process attempts: 0.5 s doubling to 30 s. */
+export const DEFAULT_RETRY: RetryPolicy = { baseMs: 500, maxMs: 30_000 };
+
+/**
+ * The pause after the nth failed in-process attempt: base·2^(n-1), capped, with equal jitter (half
+ * fixed, half random), so replicas that failed together spread out yet never hammer at once.
+ */
+export function retryDelayMs(
+  attempt: number,
+  policy: RetryPolicy = DEFAULT_RETRY,
+  random: () => number = Math.random,
+): number {
+  const n = Math.max(1, Math.floor(attempt));
+  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(n - 1, 30));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}

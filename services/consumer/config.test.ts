@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runtimeEnv, topicArn, topicArnEnvName } from './config.ts';
+import { CONSUMER_DEFAULTS, runtimeEnv, topicArn, topicArnEnvName } from './config.ts';
 
 const base = { AWS_REGION: 'eu-west-1' };
 
@@ -16,6 +16,8 @@ describe('runtimeEnv', () => {
       PORT: '9090',
       LOG_LEVEL: 'DEBUG',
       DATABASE_URL: 'postgres://u@db/x',
+      CONSUMER_CONCURRENCY: '40',
+      CONSUMER_RETRY_BUDGET_SECONDS: '600',
       UNRELATED: 'ignored',
     });
     expect(env).toEqual({
@@ -30,6 +32,7 @@ describe('runtimeEnv', () => {
         ORDER_EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:pubsub_shop_order-events',
         PAYMENT_EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:pubsub_shop_payment-events.fifo',
       },
+      consumer: { ...CONSUMER_DEFAULTS, concurrency: 40, retryBudgetSeconds: 600 },
     });
     expect(topicArn(env, 'payment-events')).toMatch(/payment-events\.fifo$/);
   });
@@ -40,7 +43,15 @@ describe('runtimeEnv', () => {
       endpoints: { sqs: undefined, sns: undefined },
       port: 8080,
       logLevel: 'info',
+      consumer: CONSUMER_DEFAULTS,
     });
+    expect(CONSUMER_DEFAULTS.retryBudgetSeconds).toBeGreaterThanOrEqual(60);
+  });
+
+  it('refuses consumer tuning out of range, naming the variable', () => {
+    expect(() =>
+      runtimeEnv({ ...base, CONSUMER_BATCH_SIZE: '11', CONSUMER_HANDLER_TIMEOUT_SECONDS: '0' }),
+    ).toThrow(/CONSUMER_BATCH_SIZE \("11"\).*CONSUMER_HANDLER_TIMEOUT_SECONDS \("0"\)/);
   });
 
   it('takes AWS_ENDPOINT_URL for a service without its own variable, as the AWS SDK does', () => {

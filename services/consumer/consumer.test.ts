@@ -294,4 +294,172 @@ describe('Consumer.stop', () => {
     expect(queue.inFlight).toBe(0);
     expect(await metric(registry, 'consumer_messages_released_total', { reason: 'shutdown' })).toBe(1);
   });
+
+  it('retries a failing message in process within its retry budget, without SQS counting a receive', async () => {
+    const queue = new MemoryQueue({ maxReceiveCount: 3 });
+    queue.send('flaky');
+    const receiveCounts: number[] = [];
+    const { consumer } = consume(
+      queue,
+      (message) => {
+        receiveCounts.push(message.receiveCount);
+        return receiveCounts.length <= 5 ? Promise.reject(new Error('database down')) : Promise.resolve();
+      },
+      { retryBudgetMs: 5_000, retry: { baseMs: 5, maxMs: 20 } },
+    );
+    await consumer.start();
+    await until(() => queue.size === 0);
+    // Six attempts on one receive: a short outage never reaches the redrive.
+    expect(receiveCounts).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(queue.deadLetters).toEqual([]);
+    expect(queue.visibilityChanges.filter((c) => c.seconds !== 30)).toEqual([]);
+  });
+
+  it('hands a message back to SQS once its retry budget is spent', async () => {
+    const queue = new MemoryQueue({ maxReceiveCount: 2 });
+    queue.send('broken');
+    const receiveCounts: number[] = [];
+    const { consumer } = consume(
+      queue,
+      (message) => {
+        receiveCounts.push(message.receiveCount);
+        return Promise.reject(new Error('always'));
+      },
+      { retryBudgetMs: 100, retry: { baseMs: 20, maxMs: 20 } },
+    );
+    await consumer.start();
+    await until(() => queue.deadLetters.length === 1);
+    expect(receiveCounts.filter((n) => n === 1).length).toBeGreaterThan(1);
+    expect(receiveCounts.filter((n) => n === 2).length).toBeGreaterThan(1);
+  });
+
+  it('keeps a FIFO group together: a failing message spends its receives in place, its group-mates none', async () => {
+    const queue = new MemoryQueue({ fifo: true, maxReceiveCount: 3, deadLetterQueue: true });
+    for (const body of ['a1', 'a2', 'a3']) queue.send(body, { groupId: 'a' });
+    const seen: string[] = [];
+    const { consumer, registry } = consume(queue, (message) => {
+      seen.push(`${message.body}#${message.receiveCount}`);
+      return message.body === 'a1' ? Promise.reject(new Error('fails every time')) : Promise.resolve();
+    });
+    await consumer.start();
+    await until(() => queue.size === 0);
+    expect(seen).toEqual(['a1#1', 'a1#1', 'a1#1', 'a2#1', 'a3#1']);
+    expect(queue.moved.map((m) => [m.body, m.groupId])).toEqual([['a1', 'a']]);
+    expect(queue.deadLetters).toEqual([]);
+    expect(await metric(registry, 'consumer_messages_released_total', { reason: 'fifo_order' })).toBe(0);
+  });
+
+  it('moves a poison FIFO message to the dead-letter queue at once; its group goes on', async () => {
+    const queue = new MemoryQueue({ fifo: true, maxReceiveCount: 3, deadLetterQueue: true });
+    for (const body of ['bad', 'good']) queue.send(body, { groupId: 'g' });
+    const seen: string[] = [];
+    const { consumer } = consume(queue, (message) => {
+      seen.push(message.body);
+      return message.body === 'bad' ? Promise.reject(new PoisonMessageError('not JSON')) : Promise.resolve();
+    });
+    await consumer.start();
+    await until(() => queue.size === 0);
+    expect(seen).toEqual(['bad', 'good']);
+    expect(queue.moved.map((m) => m.body)).toEqual(['bad']);
+  });
+
+  it('holds a FIFO group when a delete fails: the next message waits for the failed one', async () => {
+    const queue = new MemoryQueue({ fifo: true, maxReceiveCount: 5 });
+    for (const body of ['a1', 'a2']) queue.send(body, { groupId: 'a' });
+    let refused = false;
+    queue.deleteFailure = () => {
+      if (refused) return undefined;
+      refused = true;
+      return { code: 'ReceiptHandleIsInvalid', senderFault: true };
+    };
+    const seen: string[] = [];
+    const { consumer } = consume(queue, (message) => {
+      seen.push(message.body);
+      return Promise.resolve();
+    });
+    await consumer.start();
+    await until(() => queue.size === 0);
+    expect(seen).toEqual(['a1', 'a1', 'a2']);
+  });
+
+  it('knows FIFO from the URL and does not receive until it could read the attributes', async () => {
+    const queue = new MemoryQueue({ fifo: true, maxReceiveCount: 3 });
+    queue.failSettings = 2;
+    for (const body of ['a1', 'a2', 'a3']) queue.send(body, { groupId: 'a' });
+    const running: string[] = [];
+    let overlapped = false;
+    const { consumer } = consume(queue, async (message) => {
+      if (running.length > 0) overlapped = true;
+      running.push(message.body);
+      await sleep(5);
+      running.pop();
+    });
+    await consumer.start();
+    expect(consumer.settings.fifo).toBe(true);
+    expect(consumer.ready).toBe(false);
+    expect(queue.receiveSizes).toEqual([]);
+    await until(() => queue.size === 0);
+    expect(consumer.ready).toBe(true);
+    expect(overlapped).toBe(false);
+  });
+
+  it('fails an attempt that outlives the handler timeout and retries it', async () => {
+    const queue = new MemoryQueue();
+    queue.send('slow once');
+    let attempts = 0;
+    let abortedFirst = false;
+    const { consumer } = consume(
+      queue,
+      (_message, { signal }) => {
+        attempts += 1;
+        if (attempts > 1) return Promise.resolve();
+        return new Promise<void>(() => signal.addEventListener('abort', () => (abortedFirst = true)));
+      },
+      { handlerTimeoutMs: 50, retryBudgetMs: 5_000, retry: { baseMs: 5, maxMs: 5 } },
+    );
+    await consumer.start();
+    await until(() => queue.size === 0);
+    expect(attempts).toBe(2);
+    expect(abortedFirst).toBe(true);
+  });
+
+  it('reports itself not live when the receive loop stalls', async () => {
+    const queue = new MemoryQueue();
+    const { consumer } = consume(queue, () => Promise.resolve(), { stallAfterMs: 100 });
+    await consumer.start();
+    expect(consumer.healthy).toBe(true);
+    queue.hang = true;
+    await until(() => !consumer.healthy, 2_000);
+  });
+
+  it('stops within the grace period even when handlers ignore their abort and SQS hangs', async () => {
+    const queue = new MemoryQueue();
+    for (let i = 0; i < 3; i++) queue.send(`stuck-${i}`);
+    const { consumer } = consume(queue, () => new Promise<void>(() => undefined));
+    await consumer.start();
+    await until(() => consumer.inFlight === 3);
+    queue.hang = true;
+    const began = Date.now();
+    await consumer.stop(400);
+    expect(Date.now() - began).toBeLessThan(700);
+  });
+
+  it('asks SQS for full batches, not only for the slots just freed', async () => {
+    const queue = new MemoryQueue();
+    for (let i = 0; i < 50; i++) queue.send(`m${i}`);
+    const { consumer } = consume(
+      queue,
+      async () => {
+        await sleep(1 + Math.random() * 10);
+      },
+      {
+        concurrency: 10,
+        batchSize: 10,
+      },
+    );
+    await consumer.start();
+    await until(() => queue.size === 0);
+    const nonEmpty = queue.receiveSizes.slice(0, 5);
+    expect(nonEmpty).toEqual([10, 10, 10, 10, 10]);
+  });
 });

@@ -1,10 +1,18 @@
 // The consumer: long-polls one SQS queue, hands each message to a handler with bounded
-// concurrency, keeps long work invisible with a heartbeat, deletes what was handled, backs off
-// what failed until SQS's redrive takes it to the dead-letter queue, keeps FIFO groups in order,
-// and drains within a grace period when asked to stop.
+// concurrency and a timeout, keeps held work invisible with a heartbeat, retries a failing message
+// in process for a retry budget (minutes) before SQS counts a failed receive, then backs it off
+// until SQS's redrive takes it to the dead-letter queue; keeps FIFO groups in order without
+// spending a group-mate's receives on another's failure; and drains within a grace period.
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
-import { DEFAULT_BACKOFF, backoffSeconds, type BackoffPolicy } from './backoff.ts';
+import {
+  DEFAULT_BACKOFF,
+  DEFAULT_RETRY,
+  backoffSeconds,
+  retryDelayMs,
+  type BackoffPolicy,
+  type RetryPolicy,
+} from './backoff.ts';
 import { DeleteBatcher } from './deleter.ts';
 import { errorMessage, isPoison } from './errors.ts';
 import type { IdempotencyStore } from './idempotency.ts';
@@ -34,7 +42,22 @@ export interface ConsumerOptions {
   batchSize?: number;
   /** Long-poll wait, 0-20 s. Default 20. */
   waitTimeSeconds?: number;
+  /** Visibility after a failure that SQS counts, by receive count. */
   backoff?: BackoffPolicy;
+  /**
+   * How long a failing message is retried in process, kept invisible by the heartbeat, before it
+   * is handed back to SQS (which counts a receive towards the redrive). Default 0: at once.
+   */
+  retryBudgetMs?: number;
+  /** Pauses between in-process attempts. */
+  retry?: RetryPolicy;
+  /** One handler attempt is aborted and counted failed after this. Default 60 s. */
+  handlerTimeoutMs?: number;
+  /**
+   * Liveness turns false when the receive loop has not come round for this long. Default: the
+   * long-poll wait plus 60 s (a receive is bounded by the SQS client's own timeout).
+   */
+  stallAfterMs?: number;
   /** Skips messages whose idempotency key was handled before. */
   idempotency?: IdempotencyStore | undefined;
   /** Overrides what is read from the queue's attributes. */
@@ -53,14 +76,27 @@ type HeldState = 'waiting' | 'running' | 'done';
 
 interface Held {
   id: string;
+  raw: Message;
   message: InboundMessage;
   state: HeldState;
   abort: AbortController;
   receivedAt: number;
   extendedAt: number;
+  /** Handled, its delete under way. */
+  deleting?: boolean;
 }
 
 const SQS_MAX_VISIBILITY_MS = 43_200_000;
+/** Once a few slots are free, how long to wait for more so that one receive fills a batch. */
+const RECEIVE_LINGER_MS = 50;
+/** A handler still running this long after its timeout ignores its abort signal: not live. */
+const ABANDONED_HANDLER_MS = 30_000;
+/** Part of the grace period kept for releasing what is held when handlers overrun it. */
+const RELEASE_RESERVE_MS = 2_000;
+
+export class HandlerTimeoutError extends Error {
+  override readonly name = 'HandlerTimeoutError';
+}
 /** Consecutive failed receives after which the consumer reports itself not ready. */
 const UNREADY_AFTER_FAILED_RECEIVES = 3;
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -102,6 +138,14 @@ export class Consumer {
   #finishedWhileDraining = 0;
   #fatal: Error | undefined;
   #receiveFailures = 0;
+  #settingsKnown = false;
+  #settingsFailures = 0;
+  #loopBeat = Date.now();
+  /** Start times of attempts that timed out but whose handler has not returned yet. */
+  readonly #abandoned = new Set<number>();
+  readonly #retryBudgetMs: number;
+  readonly #handlerTimeoutMs: number;
+  readonly #stallAfterMs: number;
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
@@ -111,8 +155,19 @@ export class Consumer {
     this.#concurrency = Math.max(1, options.concurrency ?? 10);
     this.#batchSize = Math.min(10, Math.max(1, options.batchSize ?? 10));
     this.#waitTimeSeconds = Math.min(20, Math.max(0, options.waitTimeSeconds ?? 20));
+    this.#retryBudgetMs = Math.max(0, options.retryBudgetMs ?? 0);
+    this.#handlerTimeoutMs = Math.max(1, options.handlerTimeoutMs ?? 60_000);
+    this.#stallAfterMs = options.stallAfterMs ?? this.#waitTimeSeconds * 1000 + 60_000;
+    // FIFO-ness is known from the URL before any attribute is read, and never assumed away.
+    this.#settings = {
+      ...DEFAULT_QUEUE_SETTINGS,
+      fifo: options.queue.url.endsWith('.fifo'),
+      ...options.settings,
+    };
     this.#deleter = new DeleteBatcher(this.#queue, this.#logger, {
       onError: (operation) => this.#options.metrics?.sqsErrors.inc({ queue: this.#queueName, operation }),
+      // Lingering for more deletes pays only while other handlers may finish meanwhile.
+      nothingMoreSoon: () => [...this.#held.values()].every((h) => h.deleting || h.state === 'waiting'),
     });
   }
 
@@ -129,35 +184,35 @@ export class Consumer {
     return this.#settings;
   }
 
-  /** Liveness: false only when the receive loop died of an error it could not handle. */
+  /**
+   * Liveness: false when the receive loop died, has not come round for `stallAfterMs`, or a
+   * handler keeps running long after its timeout aborted it.
+   */
   get healthy(): boolean {
-    return this.#fatal === undefined;
+    if (this.#fatal !== undefined) return false;
+    if (this.#state !== 'running') return true;
+    const now = Date.now();
+    if (now - this.#loopBeat > this.#stallAfterMs) return false;
+    for (const since of this.#abandoned) if (now - since > ABANDONED_HANDLER_MS) return false;
+    return true;
   }
 
-  /** Readiness: receiving, and the last receives did not all fail. */
+  /** Readiness: receiving with the queue's settings known, and the last receives did not all fail. */
   get ready(): boolean {
-    return this.#state === 'running' && this.healthy && this.#receiveFailures < UNREADY_AFTER_FAILED_RECEIVES;
+    return (
+      this.#state === 'running' &&
+      this.#settingsKnown &&
+      this.healthy &&
+      this.#receiveFailures < UNREADY_AFTER_FAILED_RECEIVES
+    );
   }
 
-  /** Reads the queue's settings and starts receiving. */
+  /** Reads the queue's settings (until it can, before the first receive) and starts receiving. */
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new Error(`consumer cannot start: it is ${this.#state}`);
-    let read = DEFAULT_QUEUE_SETTINGS;
-    try {
-      read = await this.#queue.settings();
-    } catch (error) {
-      this.#logger.warn(
-        { err: errorMessage(error) },
-        'could not read the queue attributes; assuming SQS defaults (visibility 30 s, no redrive limit)',
-      );
-    }
-    this.#settings = { ...read, ...this.#options.settings };
     this.#state = 'running';
-    const heartbeatMs = (this.#settings.visibilityTimeoutSeconds * 1000) / 3;
-    if (heartbeatMs > 0) {
-      this.#heartbeat = setInterval(() => void this.#beat(heartbeatMs), Math.max(10, heartbeatMs / 2));
-      this.#heartbeat.unref();
-    }
+    this.#loopBeat = Date.now();
+    await this.#readSettings();
     this.#logger.info(
       { ...this.#settings, concurrency: this.#concurrency, batchSize: this.#batchSize },
       'consumer started',
@@ -179,6 +234,8 @@ export class Consumer {
 
   async #drain(graceMs: number): Promise<StopReport> {
     const deadline = Date.now() + graceMs;
+    // Handlers may run until here; what they still hold after it is released before the deadline.
+    const handlersUntil = deadline - Math.min(RELEASE_RESERVE_MS, graceMs / 5);
     const wasRunning = this.#state === 'running';
     this.#state = 'draining';
     this.#stopSignal.abort();
@@ -186,40 +243,56 @@ export class Consumer {
     if (wasRunning) this.#logger.info({ inFlight: this.#held.size }, 'draining');
     // A receive in progress is awaited, not aborted: SQS may already have handed it messages,
     // which an aborted request would hide for a whole visibility timeout. What it brings is
-    // released at once. Only the end of the grace period aborts it.
+    // released at once. Only the end of the handlers' time aborts it.
     let deadlineTimer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.#loop,
       new Promise<void>((resolve) => {
-        deadlineTimer = setTimeout(() => {
-          this.#receiveAbort.abort();
-          resolve();
-        }, graceMs);
+        deadlineTimer = setTimeout(
+          () => {
+            this.#receiveAbort.abort();
+            resolve();
+          },
+          Math.max(0, handlersUntil - Date.now()),
+        );
       }),
     ]);
     clearTimeout(deadlineTimer);
-    await this.#loop;
-    let released = 0;
-    for (const held of [...this.#held.values()]) {
-      if (held.state === 'waiting' && (await this.#release(held, 'shutdown'))) released += 1;
-    }
-    while (this.#held.size > 0 && Date.now() < deadline) await this.#nextSlot(deadline - Date.now());
+    await Promise.race([this.#loop, sleep(Math.max(0, deadline - Date.now()))]);
+    const waiting = [...this.#held.values()].filter((h) => h.state === 'waiting');
+    let released = (await this.#releaseAll(waiting, deadline)).length;
+    while (this.#held.size > 0 && Date.now() < handlersUntil)
+      await this.#nextSlot(handlersUntil - Date.now());
     if (this.#held.size > 0) {
       this.#logger.warn(
         { inFlight: this.#held.size },
         'grace period over; aborting the handlers still running',
       );
       for (const held of this.#held.values()) held.abort.abort();
-      const settleBy = Date.now() + 1000;
+      const settleBy = Math.min(deadline, Date.now() + 500);
       while (this.#held.size > 0 && Date.now() < settleBy) await this.#nextSlot(settleBy - Date.now());
-      for (const held of [...this.#held.values()]) if (await this.#release(held, 'shutdown')) released += 1;
+      released += (await this.#releaseAll([...this.#held.values()], deadline)).length;
     }
-    await this.#deleter.flush();
+    await Promise.race([this.#deleter.flush(), sleep(Math.max(0, deadline - Date.now()))]);
     clearInterval(this.#heartbeat);
     this.#state = 'stopped';
     const report = { finished: this.#finishedWhileDraining, released };
     this.#logger.info(report, 'consumer stopped');
     return report;
+  }
+
+  /** Releases in parallel, giving up at the deadline; resolves with the ones released. */
+  async #releaseAll(held: readonly Held[], deadline: number): Promise<Held[]> {
+    const done: Held[] = [];
+    await Promise.race([
+      Promise.all(
+        held.map(async (h) => {
+          if (await this.#release(h, 'shutdown')) done.push(h);
+        }),
+      ),
+      sleep(Math.max(0, deadline - Date.now())),
+    ]);
+    return done;
   }
 
   #nextSlot(timeoutMs: number): Promise<void> {
@@ -233,14 +306,71 @@ export class Consumer {
     });
   }
 
+  /**
+   * Reads the queue's visibility timeout and redrive limit; true once known. Without them the
+   * consumer does not receive: guessing would get the heartbeat or the last try wrong.
+   */
+  async #readSettings(): Promise<boolean> {
+    try {
+      const read = await this.#queue.settings();
+      this.#settings = {
+        ...read,
+        fifo: read.fifo || this.#queue.url.endsWith('.fifo'),
+        ...this.#options.settings,
+      };
+    } catch (error) {
+      this.#logger.warn(
+        { err: errorMessage(error), failures: ++this.#settingsFailures },
+        'could not read the queue attributes; not receiving until they can be read',
+      );
+      return false;
+    }
+    this.#settingsKnown = true;
+    if (this.#settingsFailures > 0)
+      this.#logger.info(
+        { ...this.#settings, failures: this.#settingsFailures },
+        'queue attributes read; receiving',
+      );
+    const heartbeatMs = (this.#settings.visibilityTimeoutSeconds * 1000) / 3;
+    if (heartbeatMs > 0 && !this.#heartbeat) {
+      this.#heartbeat = setInterval(() => void this.#beat(heartbeatMs), Math.max(10, heartbeatMs / 2));
+      this.#heartbeat.unref();
+    }
+    return true;
+  }
+
+  #pauseAfterFailure(failures: number): Promise<void> {
+    const delayMs = Math.min(30_000, 250 * 2 ** Math.min(failures, 10)) * (0.5 + this.#random() / 2);
+    return sleep(delayMs, this.#stopSignal.signal);
+  }
+
   async #receiveLoop(): Promise<void> {
     const { signal } = this.#receiveAbort;
+    let lingerSince: number | undefined;
     while (this.#state === 'running') {
-      const capacity = this.#concurrency - this.#held.size;
-      if (capacity <= 0) {
-        await this.#nextSlot(60_000);
+      this.#loopBeat = Date.now();
+      if (!this.#settingsKnown) {
+        if (await this.#readSettings()) continue;
+        await this.#pauseAfterFailure(this.#settingsFailures);
         continue;
       }
+      const capacity = this.#concurrency - this.#held.size;
+      if (capacity <= 0) {
+        await this.#nextSlot(1_000);
+        continue;
+      }
+      // Asking for the one or two slots just freed would take many small receives: wait a
+      // moment for a full batch's worth.
+      const wanted = Math.min(this.#batchSize, this.#concurrency);
+      if (capacity < wanted) {
+        lingerSince ??= Date.now();
+        const left = lingerSince + RECEIVE_LINGER_MS - Date.now();
+        if (left > 0) {
+          await this.#nextSlot(left);
+          continue;
+        }
+      }
+      lingerSince = undefined;
       let messages;
       try {
         messages = await this.#queue.receive(
@@ -252,11 +382,9 @@ export class Consumer {
       } catch (error) {
         if (signal.aborted) break;
         this.#receiveFailures += 1;
-        const failures = this.#receiveFailures;
         this.#options.metrics?.sqsErrors.inc({ queue: this.#queueName, operation: 'receive' });
-        const delayMs = Math.min(30_000, 250 * 2 ** Math.min(failures, 10)) * (0.5 + this.#random() / 2);
-        this.#logger.warn({ err: errorMessage(error), retryInMs: Math.round(delayMs) }, 'receive failed');
-        await sleep(delayMs, this.#stopSignal.signal);
+        this.#logger.warn({ err: errorMessage(error), failures: this.#receiveFailures }, 'receive failed');
+        await this.#pauseAfterFailure(this.#receiveFailures);
         continue;
       }
       // After a stop, the messages of the last receive are dispatched only to be released.
@@ -282,6 +410,7 @@ export class Consumer {
       this.#sequence += 1;
       const held: Held = {
         id: `m${this.#sequence}`,
+        raw,
         message,
         state: 'waiting',
         abort: new AbortController(),
@@ -308,8 +437,10 @@ export class Consumer {
   }
 
   /**
-   * Runs one group's messages in order. After a failure the rest of the group is released: SQS
-   * hands them out again only after the failed one is deleted or dead-lettered, so order holds.
+   * Runs one group's messages in order. A failing message holds its group: it is retried in
+   * process while its group-mates wait (kept invisible), so they never pay receives for it. Only
+   * when it cannot be moved out of the way (no dead-letter queue known, a failed delete) is the
+   * rest of the group released, for SQS to hand out again after it.
    */
   async #runGroup(group: readonly Held[]): Promise<void> {
     for (const [index, held] of group.entries()) {
@@ -318,16 +449,45 @@ export class Consumer {
         await this.#release(held, 'shutdown');
         continue;
       }
-      if (!(await this.#handle(held))) {
-        for (const rest of group.slice(index + 1)) {
-          if (rest.state === 'waiting') await this.#release(rest, 'fifo_order');
-        }
+      const mates = group.slice(index + 1);
+      if (!(await this.#handle(held, mates.length > 0))) {
+        await Promise.all(
+          mates.filter((m) => m.state === 'waiting').map((m) => this.#release(m, 'fifo_order')),
+        );
         return;
       }
     }
   }
 
-  async #handle(held: Held): Promise<boolean> {
+  /** One attempt of the handler, aborted and failed after the handler timeout. */
+  async #attempt(held: Held, logger: Logger): Promise<void> {
+    const attempt = new AbortController();
+    const onAbort = () => attempt.abort();
+    held.abort.signal.addEventListener('abort', onAbort, { once: true });
+    const startedAt = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const run = this.#options.handler(held.message, { signal: attempt.signal, logger });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        attempt.abort();
+        this.#abandoned.add(startedAt);
+        void run.then(
+          () => this.#abandoned.delete(startedAt),
+          () => this.#abandoned.delete(startedAt),
+        );
+        reject(new HandlerTimeoutError(`handler did not finish in ${this.#handlerTimeoutMs} ms`));
+      }, this.#handlerTimeoutMs);
+    });
+    try {
+      await Promise.race([run, timeout]);
+    } finally {
+      clearTimeout(timer);
+      held.abort.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** True when the message is out of the way (deleted or moved) and its group may go on. */
+  async #handle(held: Held, matesWaiting: boolean): Promise<boolean> {
     held.state = 'running';
     const { message } = held;
     const traceId = message.traceId ?? newTraceId();
@@ -340,47 +500,108 @@ export class Consumer {
         receiveCount: message.receiveCount,
       });
       const metrics = this.#options.metrics;
-      const stopTimer = metrics?.duration.startTimer(labels);
       const idempotency = this.#options.idempotency;
+      const stopping = AbortSignal.any([held.abort.signal, this.#stopSignal.signal]);
+      let budgetFrom = Date.now();
+      let attempts = 0;
+      /** Receives the message spent here rather than at SQS, to spare its group-mates. */
+      let extraReceives = 0;
       try {
-        if (idempotency && (await idempotency.seen(message.idempotencyKey))) {
-          stopTimer?.();
-          logger.info({ idempotencyKey: message.idempotencyKey }, 'duplicate message; deleting it unhandled');
-          await this.#delete(held, logger);
-          metrics?.processed.inc({ ...labels, outcome: 'duplicate' });
-          return true;
+        for (;;) {
+          const stopTimer = metrics?.duration.startTimer(labels);
+          try {
+            if (idempotency && (await idempotency.seen(message.idempotencyKey))) {
+              stopTimer?.();
+              logger.info(
+                { idempotencyKey: message.idempotencyKey },
+                'duplicate message; deleting it unhandled',
+              );
+              const deleted = await this.#delete(held, logger);
+              metrics?.processed.inc({ ...labels, outcome: 'duplicate' });
+              return deleted || !this.#settings.fifo;
+            }
+            await this.#attempt(held, logger);
+            stopTimer?.();
+          } catch (error) {
+            stopTimer?.();
+            if (held.abort.signal.aborted || isPoison(error))
+              return await this.#fail(held, error, logger, labels, extraReceives);
+            attempts += 1;
+            const delay = retryDelayMs(attempts, this.#options.retry ?? DEFAULT_RETRY, () => this.#random());
+            if (this.#state === 'running' && Date.now() + delay - budgetFrom < this.#retryBudgetMs) {
+              logger.warn(
+                { err: errorMessage(error), attempt: attempts, retryInMs: delay },
+                'handling failed; retrying while the message stays invisible',
+              );
+              await sleep(delay, stopping);
+              if (this.#state !== 'running')
+                return await this.#fail(held, error, logger, labels, extraReceives);
+              continue;
+            }
+            // A FIFO message with group-mates behind it spends its receives here, paced as SQS would be.
+            const maxReceiveCount = this.#settings.maxReceiveCount;
+            if (
+              this.#settings.fifo &&
+              matesWaiting &&
+              this.#queue.deadLetter &&
+              maxReceiveCount !== undefined &&
+              this.#state === 'running' &&
+              message.receiveCount + extraReceives < maxReceiveCount
+            ) {
+              const pauseMs =
+                1000 *
+                backoffSeconds(
+                  message.receiveCount + extraReceives,
+                  this.#options.backoff ?? DEFAULT_BACKOFF,
+                  () => this.#random(),
+                );
+              extraReceives += 1;
+              logger.warn(
+                {
+                  err: errorMessage(error),
+                  tryingAgainInMs: pauseMs,
+                  receivesSpent: message.receiveCount + extraReceives - 1,
+                },
+                'handling failed; trying again in place, so that its group-mates keep their receives',
+              );
+              await sleep(pauseMs, stopping);
+              if (this.#state !== 'running')
+                return await this.#fail(held, error, logger, labels, extraReceives);
+              budgetFrom = Date.now();
+              attempts = 0;
+              continue;
+            }
+            return await this.#fail(held, error, logger, labels, extraReceives);
+          }
+          await idempotency?.remember(message.idempotencyKey).catch((error: unknown) => {
+            logger.warn({ err: errorMessage(error) }, 'could not record the idempotency key');
+          });
+          const deleted = await this.#delete(held, logger);
+          metrics?.processed.inc({ ...labels, outcome: 'handled' });
+          logger.debug('message handled');
+          // A FIFO message that could not be deleted comes back: the next of its group must wait.
+          return deleted || !this.#settings.fifo;
         }
-        await this.#options.handler(message, { signal: held.abort.signal, logger });
-        stopTimer?.();
-        await idempotency?.remember(message.idempotencyKey).catch((error: unknown) => {
-          logger.warn({ err: errorMessage(error) }, 'could not record the idempotency key');
-        });
-        await this.#delete(held, logger);
-        metrics?.processed.inc({ ...labels, outcome: 'handled' });
-        logger.debug('message handled');
-        return true;
-      } catch (error) {
-        stopTimer?.();
-        await this.#fail(held, error, logger, labels);
-        return false;
       } finally {
         if (this.#state === 'draining') this.#finishedWhileDraining += 1;
       }
     });
   }
 
+  /** Hands a failed message back, or moves it to the dead-letter queue; true when it is out of the way. */
   async #fail(
     held: Held,
     error: unknown,
     logger: Logger,
     labels: { queue: string; event_type: string },
-  ): Promise<void> {
-    const { receiveCount } = held.message;
+    extraReceives: number,
+  ): Promise<boolean> {
+    const receiveCount = held.message.receiveCount + extraReceives;
     const maxReceiveCount = this.#settings.maxReceiveCount;
     const lastTry = maxReceiveCount !== undefined && receiveCount >= maxReceiveCount;
     let reason: 'shutdown' | 'poison' | 'error';
     let visibility: number;
-    if (held.abort.signal.aborted) {
+    if (held.abort.signal.aborted || this.#state !== 'running') {
       reason = 'shutdown';
       visibility = 0;
     } else if (isPoison(error)) {
@@ -393,6 +614,28 @@ export class Consumer {
         : backoffSeconds(receiveCount, this.#options.backoff ?? DEFAULT_BACKOFF, () => this.#random());
     }
     this.#options.metrics?.failed.inc({ ...labels, reason });
+    // In a FIFO queue a message that will never pass blocks its group: the consumer moves it to
+    // the dead-letter queue itself rather than spend receives (its own and its group-mates').
+    if (
+      reason !== 'shutdown' &&
+      this.#settings.fifo &&
+      this.#queue.deadLetter &&
+      (reason === 'poison' || lastTry)
+    ) {
+      this.#options.metrics?.deadLettered.inc(labels);
+      try {
+        await this.#queue.deadLetter(held.raw);
+        logger.error(
+          { err: errorMessage(error), reason, receiveCount },
+          'handling failed; moved to the dead-letter queue',
+        );
+        return await this.#delete(held, logger);
+      } catch (moveError) {
+        logger.warn({ err: errorMessage(moveError) }, 'could not move the message to the dead-letter queue');
+        await this.#setVisibility(held, 0, logger);
+        return false;
+      }
+    }
     if (reason !== 'shutdown')
       (lastTry ? this.#options.metrics?.deadLettered : this.#options.metrics?.retried)?.inc(labels);
     const next =
@@ -408,13 +651,22 @@ export class Consumer {
       `handling failed; ${next}`,
     );
     await this.#setVisibility(held, visibility, logger);
+    return false;
   }
 
-  async #delete(held: Held, logger: Logger): Promise<void> {
+  /** True when SQS deleted the message. */
+  async #delete(held: Held, logger: Logger): Promise<boolean> {
     const entry: BatchEntry = { id: held.id, receiptHandle: held.message.receiptHandle };
+    held.deleting = true;
     try {
-      if (!(await this.#deleter.delete(entry)))
+      const deleted = await this.#deleter.delete(entry);
+      if (!deleted) {
         logger.warn('message handled but not deleted; it will be delivered again');
+        // FIFO: its group waits for it, so bring it back now rather than after the visibility timeout.
+        if (this.#settings.fifo)
+          await this.#queue.changeVisibility(entry.receiptHandle, 0).catch(() => undefined);
+      }
+      return deleted;
     } finally {
       this.#forget(held);
     }

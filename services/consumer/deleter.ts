@@ -19,6 +19,7 @@ export class DeleteBatcher {
   readonly #logger: Logger;
   readonly #lingerMs: number;
   readonly #onError: (operation: string) => void;
+  readonly #nothingMoreSoon: () => boolean;
   #pending: Pending[] = [];
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
@@ -26,12 +27,18 @@ export class DeleteBatcher {
   constructor(
     queue: QueueClient,
     logger: Logger,
-    options: { lingerMs?: number; onError?: (operation: string) => void } = {},
+    options: {
+      lingerMs?: number;
+      onError?: (operation: string) => void;
+      /** True when no further delete can come soon (nothing else is being handled): send at once. */
+      nothingMoreSoon?: () => boolean;
+    } = {},
   ) {
     this.#queue = queue;
     this.#logger = logger;
     this.#lingerMs = options.lingerMs ?? 5;
     this.#onError = options.onError ?? (() => undefined);
+    this.#nothingMoreSoon = options.nothingMoreSoon ?? (() => false);
   }
 
   /** Resolves true once SQS deleted the message, false when it could not be deleted. */
@@ -55,7 +62,7 @@ export class DeleteBatcher {
   }
 
   #schedule(): void {
-    if (this.#pending.length >= BATCH_LIMIT) {
+    if (this.#pending.length >= BATCH_LIMIT || this.#nothingMoreSoon()) {
       void this.flush();
       return;
     }

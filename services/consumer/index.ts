@@ -1,8 +1,29 @@
 // The consumer runtime's public API.
-export { backoffSeconds, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
-export { runtimeEnv, topicArn, topicArnEnvName, type RuntimeEnv } from './config.ts';
+export {
+  backoffSeconds,
+  DEFAULT_BACKOFF,
+  DEFAULT_RETRY,
+  retryDelayMs,
+  type BackoffPolicy,
+  type RetryPolicy,
+} from './backoff.ts';
+export {
+  CircuitBreaker,
+  CircuitOpenError,
+  type CircuitBreakerOptions,
+  type CircuitState,
+} from './breaker.ts';
+export {
+  CONSUMER_DEFAULTS,
+  runtimeEnv,
+  topicArn,
+  topicArnEnvName,
+  type ConsumerEnv,
+  type RuntimeEnv,
+} from './config.ts';
 export {
   Consumer,
+  HandlerTimeoutError,
   type ConsumerOptions,
   type ConsumerState,
   type HandlerContext,
@@ -24,7 +45,13 @@ export { IDEMPOTENCY_TABLE_SQL, PostgresIdempotencyStore, type Queryable } from 
 export { createLogger, type Logger } from './logger.ts';
 export { decodeMessage, EVENT_ID_ATTRIBUTE, EVENT_TYPE_ATTRIBUTE, type InboundMessage } from './message.ts';
 export { consumerMetrics, httpMetrics, type ConsumerMetrics } from './metrics.ts';
-export { publishInput, snsPublisher, type OutboundEvent, type Publisher } from './publisher.ts';
+export {
+  guardedPublisher,
+  publishInput,
+  snsPublisher,
+  type OutboundEvent,
+  type Publisher,
+} from './publisher.ts';
 export { queueSettingsFrom, sqsQueueClient, type QueueClient, type QueueSettings } from './queue.ts';
 export {
   runService,

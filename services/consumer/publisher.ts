@@ -1,6 +1,7 @@
 // Publishes events to an SNS topic with the attributes every consumer relies on: eventType (for
 // filter policies), eventId (the idempotency key) and the current trace id.
 import { PublishCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
+import type { CircuitBreaker } from './breaker.ts';
 import { EVENT_ID_ATTRIBUTE, EVENT_TYPE_ATTRIBUTE } from './message.ts';
 import { TRACE_ID_ATTRIBUTE, currentTraceId } from './trace.ts';
 
@@ -49,13 +50,30 @@ export function publishInput(topicArn: string, event: OutboundEvent, traceId = c
   };
 }
 
-export function snsPublisher(sns: SNSClient, topicArn: string): Publisher {
+/** Publishes with the AWS SDK; a call is abandoned after `timeoutMs` (default 10 s). */
+export function snsPublisher(
+  sns: SNSClient,
+  topicArn: string,
+  options: { timeoutMs?: number } = {},
+): Publisher {
+  const timeoutMs = options.timeoutMs ?? 10_000;
   return {
     topicArn,
     fifo: topicArn.endsWith('.fifo'),
     async publish(event) {
-      const out = await sns.send(new PublishCommand(publishInput(topicArn, event)));
+      const out = await sns.send(new PublishCommand(publishInput(topicArn, event)), {
+        abortSignal: AbortSignal.timeout(timeoutMs),
+      });
       return out.MessageId ?? '';
     },
+  };
+}
+
+/** A publisher behind a circuit breaker: while SNS keeps failing, publishes fail at once. */
+export function guardedPublisher(publisher: Publisher, breaker: CircuitBreaker): Publisher {
+  return {
+    topicArn: publisher.topicArn,
+    fifo: publisher.fifo,
+    publish: (event) => breaker.run(() => publisher.publish(event)),
   };
 }

@@ -6,6 +6,7 @@ import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
+  SendMessageCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -39,6 +40,18 @@ export interface QueueClient {
   changeVisibility(receiptHandle: string, seconds: number): Promise<void>;
   /** At most 10 entries; resolves with the entries SQS did not change. */
   changeVisibilityBatch(entries: readonly BatchEntry[], seconds: number): Promise<BatchFailure[]>;
+  /**
+   * Sends a copy of a received message (body, attributes, group) to the dead-letter queue; absent
+   * when the consumer does not know it. The caller deletes the original afterwards.
+   */
+  deadLetter?(message: Message): Promise<void>;
+}
+
+export interface SqsQueueOptions {
+  /** The queue's dead-letter queue: lets the consumer move a FIFO message there itself. */
+  deadLetterUrl?: string | undefined;
+  /** Each call is abandoned after this; a receive after this plus its long-poll wait. Default 10 s. */
+  timeoutMs?: number;
 }
 
 /** SQS's defaults when the queue's attributes cannot be read (e.g. no sqs:GetQueueAttributes). */
@@ -77,8 +90,11 @@ const failures = (
   }));
 
 /** QueueClient over the AWS SDK. */
-export function sqsQueueClient(sqs: SQSClient, url: string): QueueClient {
-  return {
+export function sqsQueueClient(sqs: SQSClient, url: string, options: SqsQueueOptions = {}): QueueClient {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const bounded = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
+  const deadLetterUrl = options.deadLetterUrl;
+  const client: QueueClient = {
     url,
     async settings() {
       const out = await sqs.send(
@@ -86,6 +102,7 @@ export function sqsQueueClient(sqs: SQSClient, url: string): QueueClient {
           QueueUrl: url,
           AttributeNames: ['VisibilityTimeout', 'RedrivePolicy', 'FifoQueue'],
         }),
+        bounded(),
       );
       return queueSettingsFrom(url, out.Attributes ?? {});
     },
@@ -103,7 +120,7 @@ export function sqsQueueClient(sqs: SQSClient, url: string): QueueClient {
             'MessageDeduplicationId',
           ],
         }),
-        { abortSignal: signal },
+        { abortSignal: AbortSignal.any([signal, AbortSignal.timeout(waitTimeSeconds * 1000 + timeoutMs)]) },
       );
       return out.Messages ?? [];
     },
@@ -113,6 +130,7 @@ export function sqsQueueClient(sqs: SQSClient, url: string): QueueClient {
           QueueUrl: url,
           Entries: entries.map((e) => ({ Id: e.id, ReceiptHandle: e.receiptHandle })),
         }),
+        bounded(),
       );
       return failures(out.Failed);
     },
@@ -123,6 +141,7 @@ export function sqsQueueClient(sqs: SQSClient, url: string): QueueClient {
           ReceiptHandle: receiptHandle,
           VisibilityTimeout: seconds,
         }),
+        bounded(),
       );
     },
     async changeVisibilityBatch(entries, seconds) {
@@ -135,8 +154,25 @@ export function sqsQueueClient(sqs: SQSClient, url: string): QueueClient {
             VisibilityTimeout: seconds,
           })),
         }),
+        bounded(),
       );
       return failures(out.Failed);
     },
   };
+  if (deadLetterUrl) {
+    client.deadLetter = async (message) => {
+      const group = message.Attributes?.['MessageGroupId'];
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: deadLetterUrl,
+          MessageBody: message.Body ?? '',
+          ...(message.MessageAttributes ? { MessageAttributes: message.MessageAttributes } : {}),
+          // The message id as deduplication id: a retried move within 5 minutes adds no second copy.
+          ...(group ? { MessageGroupId: group, MessageDeduplicationId: message.MessageId } : {}),
+        }),
+        bounded(),
+      );
+    };
+  }
+  return client;
 }

@@ -5,6 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { CircuitBreaker } from './breaker.ts';
 import { runtimeEnv, topicArn, type RuntimeEnv } from './config.ts';
 import { Consumer, type ConsumerOptions, type MessageHandler, type StopReport } from './consumer.ts';
 import { errorMessage } from './errors.ts';
@@ -12,7 +13,7 @@ import { createHttpServer, type ReadinessResult, type Route } from './http.ts';
 import { MemoryIdempotencyStore, type IdempotencyStore } from './idempotency.ts';
 import { createLogger } from './logger.ts';
 import { consumerMetrics, httpMetrics, processMetrics } from './metrics.ts';
-import { snsPublisher, type Publisher } from './publisher.ts';
+import { guardedPublisher, snsPublisher, type Publisher } from './publisher.ts';
 import { sqsQueueClient } from './queue.ts';
 
 export interface ServiceContext {
@@ -23,11 +24,16 @@ export interface ServiceContext {
   registry: Registry;
   sqs: SQSClient;
   sns: SNSClient;
-  /** A publisher for an EventTopic by name; its ARN comes from <TOPIC>_TOPIC_ARN. */
+  /**
+   * A publisher for an EventTopic by name, its ARN from <TOPIC>_TOPIC_ARN, behind one circuit
+   * breaker per topic.
+   */
   publisher: (topic: string) => Publisher;
+  /** A circuit breaker that logs its state changes, for a dependency of the service's own. */
+  breaker: (name: string) => CircuitBreaker;
 }
 
-/** Tuning of the consumer; the queue, handler, logger and metrics come from the runtime. */
+/** Tuning of the consumer beyond the environment's; the queue, handler, logger and metrics come from the runtime. */
 export type ConsumerTuning = Omit<
   ConsumerOptions,
   'queue' | 'handler' | 'logger' | 'metrics' | 'idempotency'
@@ -102,6 +108,16 @@ export async function runService(
   });
   const sqs = new SQSClient(client(env.endpoints.sqs));
   const sns = new SNSClient(client(env.endpoints.sns));
+  const sdkTimeoutMs = env.consumer.sdkTimeoutSeconds * 1000;
+  const breaker = (name: string) =>
+    new CircuitBreaker(name, {
+      onStateChange: (state, cause) =>
+        logger[state === 'open' ? 'warn' : 'info'](
+          { circuit: name, state, cause },
+          `circuit ${name} ${state}`,
+        ),
+    });
+  const publishers = new Map<string, Publisher>();
   const context: ServiceContext = {
     name: definition.name,
     env,
@@ -109,16 +125,38 @@ export async function runService(
     registry,
     sqs,
     sns,
-    publisher: (topic) => snsPublisher(sns, topicArn(env, topic)),
+    breaker,
+    publisher: (topic) => {
+      let publisher = publishers.get(topic);
+      if (!publisher) {
+        const arn = topicArn(env, topic);
+        publisher = guardedPublisher(
+          snsPublisher(sns, arn, { timeoutMs: sdkTimeoutMs }),
+          breaker(`sns:${topic}`),
+        );
+        publishers.set(topic, publisher);
+      }
+      return publisher;
+    },
   };
   const parts = await definition.setup(context);
 
   let consumer: Consumer | undefined;
   if (parts.handler) {
     if (!env.queueUrl) throw new Error(`QUEUE_URL is not set: ${definition.name} consumes a queue`);
+    const tuning = env.consumer;
     consumer = new Consumer({
+      concurrency: tuning.concurrency,
+      batchSize: tuning.batchSize,
+      waitTimeSeconds: tuning.waitTimeSeconds,
+      retryBudgetMs: tuning.retryBudgetSeconds * 1000,
+      handlerTimeoutMs: tuning.handlerTimeoutSeconds * 1000,
+      stallAfterMs: tuning.waitTimeSeconds * 1000 + 2 * sdkTimeoutMs + 30_000,
       ...parts.consumer,
-      queue: sqsQueueClient(sqs, env.queueUrl),
+      queue: sqsQueueClient(sqs, env.queueUrl, {
+        deadLetterUrl: env.deadLetterQueueUrl,
+        timeoutMs: sdkTimeoutMs,
+      }),
       handler: parts.handler,
       logger,
       metrics: consumerMetrics(registry),
@@ -178,6 +216,11 @@ export async function runService(
   if (options.handleSignals ?? true) {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'stopping');
+      // Whatever hangs (a pool that will not end), the process is gone soon after the grace period.
+      setTimeout(() => {
+        logger.error({ graceMs }, 'could not stop within the grace period; exiting');
+        process.exit(1);
+      }, graceMs + 3_000).unref();
       stop().then(
         () => process.exit(0),
         (error: unknown) => {

@@ -31,6 +31,8 @@ export interface MemoryQueueOptions {
   now?: () => number;
   /** Longest real wait of an empty receive, whatever WaitTimeSeconds says. Default 20 ms. */
   maxWaitMs?: number;
+  /** The consumer knows the dead-letter queue and may move messages there itself. */
+  deadLetterQueue?: boolean;
 }
 
 export interface VisibilityChange {
@@ -50,6 +52,15 @@ export class MemoryQueue implements QueueClient {
   deleteFailure: ((messageId: string) => Omit<BatchFailure, 'id'> | undefined) | undefined;
   /** Receives left to fail with an error. */
   failReceives = 0;
+  /** Attribute reads left to fail with an error. */
+  failSettings = 0;
+  /** Receives and visibility changes never answer (until aborted), as an SQS that hangs. */
+  hang = false;
+  /** MaxNumberOfMessages of every receive. */
+  readonly receiveSizes: number[] = [];
+  /** Messages the consumer moved to the dead-letter queue itself. */
+  readonly moved: { id: string; body: string; groupId: string | undefined }[] = [];
+  readonly deadLetter: ((message: Message) => Promise<void>) | undefined;
   readonly #messages: Stored[] = [];
   readonly #now: () => number;
   readonly #maxWaitMs: number;
@@ -65,6 +76,22 @@ export class MemoryQueue implements QueueClient {
     };
     this.#now = options.now ?? Date.now;
     this.#maxWaitMs = options.maxWaitMs ?? 20;
+    this.deadLetter = options.deadLetterQueue
+      ? (message) => {
+          this.moved.push({
+            id: message.MessageId ?? '',
+            body: message.Body ?? '',
+            groupId: message.Attributes?.['MessageGroupId'],
+          });
+          return Promise.resolve();
+        }
+      : undefined;
+  }
+
+  #hung(signal?: AbortSignal): Promise<never> {
+    return new Promise((_, reject) =>
+      signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+    );
   }
 
   send(body: string, options: { attributes?: Record<string, string>; groupId?: string } = {}): string {
@@ -94,10 +121,16 @@ export class MemoryQueue implements QueueClient {
   }
 
   settings(): Promise<QueueSettings> {
+    if (this.failSettings > 0) {
+      this.failSettings -= 1;
+      return Promise.reject(new Error('GetQueueAttributes failed (injected)'));
+    }
     return Promise.resolve({ ...this.queueSettings });
   }
 
   async receive(maxMessages: number, waitTimeSeconds: number, signal: AbortSignal): Promise<Message[]> {
+    this.receiveSizes.push(maxMessages);
+    if (this.hang) return this.#hung(signal);
     if (this.failReceives > 0) {
       this.failReceives -= 1;
       throw new Error('receive failed (injected)');
@@ -176,6 +209,7 @@ export class MemoryQueue implements QueueClient {
   }
 
   changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
+    if (this.hang) return this.#hung();
     const stored = this.#byReceipt(receiptHandle);
     if (!stored) return Promise.reject(new Error('ReceiptHandleIsInvalid'));
     stored.visibleAt = this.#now() + seconds * 1000;

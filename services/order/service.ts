@@ -1,8 +1,9 @@
 // order-service: takes orders over HTTP, publishes OrderCreated to order-events, and moves each
 // order to PAID or PAYMENT_FAILED when its payment result arrives from payment-events.
 import {
-  errorMessage,
   eventHandler,
+  newTraceId,
+  withTraceId,
   on,
   type Logger,
   type MessageHandler,
@@ -20,6 +21,7 @@ import {
   orderCreatedEventId,
   type OrderCreated,
 } from '../shared/events.ts';
+import { startRelayLoop } from '../shared/relay.ts';
 import { orderRoutes } from './api.ts';
 import { ORDER_SCHEMA, PgOrderStore, type Order, type OrderStore, type PaymentResult } from './store.ts';
 
@@ -70,21 +72,16 @@ export function paymentResultHandler(store: OrderStore): MessageHandler {
 
 /** Publishes OrderCreated for orders whose first publish failed, every few seconds. */
 export function startRelay(store: OrderStore, events: Publisher, logger: Logger): () => Promise<void> {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = store
-      .relayUnpublished(RELAY_AFTER_MS, 50, async (order) => {
-        await events.publish(orderCreatedEvent(order));
-      })
-      .then(
-        (count) => count > 0 && logger.info({ count }, 'relayed unpublished OrderCreated events'),
-        (error: unknown) => logger.warn({ err: errorMessage(error) }, 'relay failed'),
-      );
-  }, RELAY_EVERY_MS);
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  const relay = startRelayLoop(
+    'OrderCreated events',
+    () =>
+      store.relayUnpublished(RELAY_AFTER_MS, 50, async (order) => {
+        await withTraceId(order.traceId ?? newTraceId(), () => events.publish(orderCreatedEvent(order)));
+      }),
+    RELAY_EVERY_MS,
+    logger,
+  );
+  return () => relay.stop();
 }
 
 export const orderService: ServiceDefinition = {

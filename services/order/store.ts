@@ -2,8 +2,8 @@
 // Each order also remembers whether its OrderCreated event went out: a relay publishes the ones a
 // crash or an SNS outage left behind (a transactional outbox kept in the orders table).
 import { randomUUID } from 'node:crypto';
-import { errorMessage } from '../consumer/index.ts';
-import { inTransaction, type Pool } from '../shared/db.ts';
+import { currentTraceId } from '../consumer/index.ts';
+import type { Pool } from '../shared/db.ts';
 import type { OrderItem } from '../shared/events.ts';
 
 export type OrderStatus = 'PENDING' | 'PAID' | 'PAYMENT_FAILED';
@@ -21,6 +21,8 @@ export interface Order {
   createdAt: Date;
   updatedAt: Date;
   publishedAt: Date | null;
+  /** The trace of the request that created it, carried on to OrderCreated when the relay publishes. */
+  traceId: string | null;
 }
 
 export interface NewOrder {
@@ -86,7 +88,12 @@ export const ORDER_SCHEMA = [
     published_at timestamptz
   )`,
   `CREATE INDEX IF NOT EXISTS orders_unpublished ON orders (created_at) WHERE published_at IS NULL`,
+  `ALTER TABLE orders ADD COLUMN IF NOT EXISTS relay_lease_until timestamptz`,
+  `ALTER TABLE orders ADD COLUMN IF NOT EXISTS trace_id text`,
 ];
+
+/** How long a relay owns an order it took, before another may take it. */
+const RELAY_LEASE_MS = 30_000;
 
 interface OrderRow {
   order_id: string;
@@ -101,6 +108,7 @@ interface OrderRow {
   created_at: Date;
   updated_at: Date;
   published_at: Date | null;
+  trace_id: string | null;
 }
 
 const fromRow = (row: OrderRow): Order => ({
@@ -116,6 +124,7 @@ const fromRow = (row: OrderRow): Order => ({
   createdAt: row.created_at,
   updatedAt: row.updated_at,
   publishedAt: row.published_at,
+  traceId: row.trace_id,
 });
 
 export class PgOrderStore implements OrderStore {
@@ -127,8 +136,8 @@ export class PgOrderStore implements OrderStore {
 
   async create(order: NewOrder): Promise<{ order: Order; created: boolean }> {
     const inserted = await this.#pool.query<OrderRow>(
-      `INSERT INTO orders (order_id, idempotency_key, customer_id, email, items, total_cents, currency)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO orders (order_id, idempotency_key, customer_id, email, items, total_cents, currency, trace_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING *`,
       [
@@ -139,6 +148,7 @@ export class PgOrderStore implements OrderStore {
         JSON.stringify(order.items),
         totalCents(order.items),
         order.currency,
+        currentTraceId() ?? null,
       ],
     );
     const row = inserted.rows[0];
@@ -168,32 +178,25 @@ export class PgOrderStore implements OrderStore {
     limit: number,
     publish: (order: Order) => Promise<void>,
   ): Promise<number> {
-    let failure: Error | undefined;
-    // Row locks with SKIP LOCKED: replicas relaying at once take different orders.
-    const count = await inTransaction(this.#pool, async (client) => {
-      const due = await client.query<OrderRow>(
-        `SELECT * FROM orders
+    // Leased in one short statement (SKIP LOCKED: replicas relaying at once take different
+    // orders), published outside any transaction, so no row lock waits on SNS.
+    const leased = await this.#pool.query<OrderRow>(
+      `UPDATE orders SET relay_lease_until = now() + make_interval(secs => $3)
+       WHERE order_id IN (
+         SELECT order_id FROM orders
          WHERE published_at IS NULL AND created_at < now() - make_interval(secs => $1)
-         ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-        [olderThanMs / 1000, limit],
-      );
-      const published: string[] = [];
-      for (const row of due.rows) {
-        try {
-          await publish(fromRow(row));
-        } catch (error) {
-          failure = error instanceof Error ? error : new Error(errorMessage(error));
-          break;
-        }
-        published.push(row.order_id);
-      }
-      await client.query('UPDATE orders SET published_at = now() WHERE order_id = ANY($1::uuid[])', [
-        published,
-      ]);
-      return published.length;
-    });
-    if (failure) throw failure;
-    return count;
+           AND (relay_lease_until IS NULL OR relay_lease_until < now())
+         ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [olderThanMs / 1000, limit, RELAY_LEASE_MS / 1000],
+    );
+    let published = 0;
+    for (const row of leased.rows.sort((a, b) => Number(a.created_at) - Number(b.created_at))) {
+      await publish(fromRow(row));
+      await this.markPublished(row.order_id);
+      published += 1;
+    }
+    return published;
   }
 
   async applyPaymentResult(result: PaymentResult): Promise<ApplyOutcome> {
@@ -231,6 +234,7 @@ export class MemoryOrderStore implements OrderStore {
       createdAt: now,
       updatedAt: now,
       publishedAt: null,
+      traceId: currentTraceId() ?? null,
     };
     this.orders.set(created.orderId, created);
     if (order.idempotencyKey !== undefined) this.#keys.set(created.orderId, order.idempotencyKey);

@@ -1,4 +1,6 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { CircuitBreaker } from '../consumer/breaker.ts';
 import { RecordingPublisher, testContext, testMessage } from '../consumer/testing.ts';
 import { PaymentFailedSchema, PaymentProcessedSchema } from '../shared/events.ts';
 import { orderCreated } from '../shared/testing.ts';
@@ -9,7 +11,7 @@ import {
   decide,
   sampleProvider,
 } from './provider.ts';
-import { orderCreatedHandler } from './service.ts';
+import { guardedProvider, orderCreatedHandler, startPaymentRelay } from './service.ts';
 import { MemoryPaymentStore } from './store.ts';
 
 function setup() {
@@ -31,7 +33,7 @@ function setup() {
 }
 
 describe('orderCreatedHandler', () => {
-  it('charges an order once and publishes PaymentProcessed grouped by order, deduplicated by payment', async () => {
+  it('charges an order once and publishes PaymentProcessed once, grouped by order, deduplicated by payment', async () => {
     const { store, events, handle, charges } = setup();
     const order = orderCreated(2_500);
     await handle(testMessage('OrderCreated', order), testContext());
@@ -39,7 +41,7 @@ describe('orderCreatedHandler', () => {
     expect(store.payments.size).toBe(1);
     expect(charges()).toBe(1);
     const [payment] = [...store.payments.values()];
-    expect(events.published).toHaveLength(2);
+    expect(events.published).toHaveLength(1);
     for (const event of events.published) {
       expect(event).toMatchObject({
         eventType: 'PaymentProcessed',
@@ -80,6 +82,40 @@ describe('orderCreatedHandler', () => {
     await handle(testMessage('OrderCreated', order, { receiveCount: 2 }), testContext());
     expect([...store.payments.values()].map((p) => p.status)).toEqual(['PROCESSED']);
     expect(events.published).toHaveLength(1);
+  });
+
+  it('keeps a result it could not publish in the outbox, and the relay publishes it once', async () => {
+    const { store, events, handle, charges } = setup();
+    const order = orderCreated(1_200);
+    events.failures = 1;
+    await handle(testMessage('OrderCreated', order), testContext());
+    expect(events.published).toEqual([]);
+    expect([...store.payments.values()].map((p) => [p.status, p.publishedAt])).toEqual([['PROCESSED', null]]);
+    const relay = startPaymentRelay(store, events, pino({ level: 'silent' }), 0);
+    expect(await relay.runOnce()).toBe(1);
+    expect(await relay.runOnce()).toBe(0);
+    await relay.stop();
+    // A redelivery finds the result published: no second charge, no second event.
+    await handle(testMessage('OrderCreated', order, { receiveCount: 2 }), testContext());
+    expect(charges()).toBe(1);
+    expect(events.published.map((e) => e.eventType)).toEqual(['PaymentProcessed']);
+  });
+
+  it('fails charges at once while the provider circuit is open', async () => {
+    let calls = 0;
+    const provider = guardedProvider(
+      {
+        charge: () => {
+          calls += 1;
+          return Promise.reject(new ProviderUnavailableError('down'));
+        },
+      },
+      new CircuitBreaker('payment-provider', { failureThreshold: 2, openMs: 60_000 }),
+    );
+    const handle = orderCreatedHandler(new MemoryPaymentStore(), provider, new RecordingPublisher());
+    for (let i = 0; i < 4; i++)
+      await expect(handle(testMessage('OrderCreated', orderCreated(900)), testContext())).rejects.toThrow();
+    expect(calls).toBe(2);
   });
 
   it('refuses a body that is not an OrderCreated', async () => {

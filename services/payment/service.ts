@@ -1,8 +1,16 @@
 // payment-service: charges each new order once and publishes PaymentProcessed or PaymentFailed to
-// the FIFO payment-events topic, grouped by order id and deduplicated by payment id.
+// the FIFO payment-events topic, grouped by order id and deduplicated by payment id. The payment
+// row is the outbox: a result that could not be published when the charge completed (SNS down,
+// the process killed) is published by the relay, so every charged order gets its one result.
 import {
+  errorMessage,
   eventHandler,
   on,
+  currentTraceId,
+  newTraceId,
+  withTraceId,
+  type CircuitBreaker,
+  type Logger,
   type MessageHandler,
   type Publisher,
   type ServiceDefinition,
@@ -18,10 +26,19 @@ import {
   type PaymentFailed,
   type PaymentProcessed,
 } from '../shared/events.ts';
+import { startRelayLoop, type RelayLoop } from '../shared/relay.ts';
 import { sampleProvider, type PaymentProvider } from './provider.ts';
 import { PAYMENT_SCHEMA, PgPaymentStore, type Payment, type PaymentStore } from './store.ts';
 
 export const SERVICE_NAME = 'payment-service';
+/** How long a completed payment may wait for its result event before the relay publishes it. */
+const RELAY_AFTER_MS = 10_000;
+const RELAY_EVERY_MS = 5_000;
+
+/** The provider behind a circuit breaker: while it keeps failing, charges fail at once and are retried later. */
+export function guardedProvider(provider: PaymentProvider, breaker: CircuitBreaker): PaymentProvider {
+  return { charge: (request, signal) => breaker.run(() => provider.charge(request, signal)) };
+}
 
 /** The event that reports a completed payment. */
 export function paymentResultEvent(payment: Payment) {
@@ -50,8 +67,9 @@ export function paymentResultEvent(payment: Payment) {
 }
 
 /**
- * Claims the order's one payment, charges it unless an earlier delivery already did, and
- * publishes the result. A redelivery publishes the same result again with the same deduplication id.
+ * Claims the order's one payment, charges it unless an earlier delivery already did, and publishes
+ * the result unless it went out before. A result that cannot be published now stays owed in the
+ * payments table for the relay; the message is done either way.
  */
 export function orderCreatedHandler(
   store: PaymentStore,
@@ -65,9 +83,11 @@ export function orderCreatedHandler(
         email: order.email,
         amountCents: order.totalCents,
         currency: order.currency,
+        traceId: currentTraceId(),
       });
+      const ids = { orderId: order.orderId, paymentId: payment.paymentId };
       if (payment.status === 'PENDING') {
-        logger.info({ orderId: order.orderId, paymentId: payment.paymentId }, 'charging');
+        logger.info(ids, 'charging');
         const result = await provider.charge(
           { paymentId: payment.paymentId, amountCents: payment.amountCents, currency: payment.currency },
           signal,
@@ -76,34 +96,69 @@ export function orderCreatedHandler(
           payment.paymentId,
           result.approved ? { status: 'PROCESSED' } : { status: 'FAILED', reason: result.reason },
         );
-      } else {
-        logger.info(
-          { orderId: order.orderId, paymentId: payment.paymentId },
-          'order already charged; publishing its result again',
-        );
       }
-      await events.publish(paymentResultEvent(payment));
-      logger.info(
-        { orderId: order.orderId, paymentId: payment.paymentId, status: payment.status },
-        'payment done',
-      );
+      if (payment.publishedAt !== null) {
+        logger.info(ids, 'order already charged and its result published');
+        return;
+      }
+      try {
+        await publishResult(store, events, payment);
+      } catch (error) {
+        logger.warn(
+          { ...ids, err: errorMessage(error) },
+          'payment done but its result not published; the outbox relay publishes it',
+        );
+        return;
+      }
+      logger.info({ ...ids, status: payment.status }, 'payment done');
     }),
   });
 }
 
+async function publishResult(store: PaymentStore, events: Publisher, payment: Payment): Promise<void> {
+  await events.publish(paymentResultEvent(payment));
+  await store.markPublished(payment.paymentId);
+}
+
+/** Publishes the results owed for payments completed more than `olderThanMs` ago, every few seconds. */
+export function startPaymentRelay(
+  store: PaymentStore,
+  events: Publisher,
+  logger: Logger,
+  olderThanMs = RELAY_AFTER_MS,
+): RelayLoop {
+  return startRelayLoop(
+    'payment results',
+    () =>
+      store.relayUnpublished(olderThanMs, 50, (payment) =>
+        withTraceId(payment.traceId ?? newTraceId(), () => events.publish(paymentResultEvent(payment))).then(
+          () => undefined,
+        ),
+      ),
+    RELAY_EVERY_MS,
+    logger,
+  );
+}
+
 export const paymentService: ServiceDefinition = {
   name: SERVICE_NAME,
-  async setup({ env, logger, publisher }) {
+  async setup({ env, logger, publisher, breaker }) {
     const pool = createPool(env.databaseUrl, SERVICE_NAME, logger);
     await migrate(pool, SERVICE_NAME, PAYMENT_SCHEMA);
+    const store = new PgPaymentStore(pool);
+    const events = publisher(PAYMENT_EVENTS_TOPIC);
+    const relay = startPaymentRelay(store, events, logger);
     return {
       handler: orderCreatedHandler(
-        new PgPaymentStore(pool),
-        sampleProvider(),
-        publisher(PAYMENT_EVENTS_TOPIC),
+        store,
+        guardedProvider(sampleProvider(), breaker('payment-provider')),
+        events,
       ),
       readiness: { database: () => pool.query('SELECT 1') },
-      close: () => pool.end(),
+      async close() {
+        await relay.stop();
+        await pool.end();
+      },
     };
   },
 };

@@ -33,6 +33,50 @@ export const IDENTITY_ENV = [
   'AWS_CONTAINER_AUTHORIZATION_TOKEN',
   'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
 ] as const;
+/**
+ * spec.consumer's fields and the variables the operator passes them on as; the services' consumer
+ * runtime reads them (services/consumer/config.ts), with the same bounds.
+ */
+export const CONSUMER_TUNING = {
+  concurrency: {
+    env: 'CONSUMER_CONCURRENCY',
+    min: 1,
+    max: 1000,
+    text: 'Messages a replica holds at once (received, not yet deleted or released). Default 10.',
+  },
+  batchSize: {
+    env: 'CONSUMER_BATCH_SIZE',
+    min: 1,
+    max: 10,
+    text: 'Messages asked for per receive, 1-10. Default 10.',
+  },
+  waitTimeSeconds: {
+    env: 'CONSUMER_WAIT_TIME_SECONDS',
+    min: 0,
+    max: 20,
+    text: 'Long-poll wait of a receive, 0-20 seconds. Default 20.',
+  },
+  retryBudgetSeconds: {
+    env: 'CONSUMER_RETRY_BUDGET_SECONDS',
+    min: 0,
+    max: 43_200,
+    text: "Seconds a failing message is retried in the replica (kept invisible, with exponential backoff and jitter) before the failure counts towards the queue's maxReceiveCount. Default 300.",
+  },
+  handlerTimeoutSeconds: {
+    env: 'CONSUMER_HANDLER_TIMEOUT_SECONDS',
+    min: 1,
+    max: 43_200,
+    text: 'Seconds one attempt at a message may take before it is aborted and counted as failed. Default 60.',
+  },
+  sdkTimeoutSeconds: {
+    env: 'CONSUMER_SDK_TIMEOUT_SECONDS',
+    min: 1,
+    max: 300,
+    text: 'Seconds one SQS or SNS call may take (a receive: this plus its wait). Default 10.',
+  },
+} as const;
+export type ConsumerTuningField = keyof typeof CONSUMER_TUNING;
+
 /** Suffix of the variables that carry the ARNs of published topics. */
 export const TOPIC_ARN_ENV_SUFFIX = '_TOPIC_ARN';
 /** Target CPU utilisation of the CPU engine when spec.scaling.cpu is left out. */
@@ -390,6 +434,19 @@ export const EcommerceServiceSpecSchema = z
       .optional()
       .describe(
         "The queue the service consumes. The operator sets QUEUE_URL and DEAD_LETTER_QUEUE_URL and scales on the queue's backlog.",
+      ),
+    consumer: z
+      .object(
+        Object.fromEntries(
+          Object.entries(CONSUMER_TUNING).map(([field, t]) => [
+            field,
+            z.int().min(t.min).max(t.max).optional().describe(`${t.text} Passed on as ${t.env}.`),
+          ]),
+        ) as Record<ConsumerTuningField, z.ZodOptional<z.ZodInt>>,
+      )
+      .optional()
+      .describe(
+        "Tuning of the services' consumer runtime, passed on to the container as CONSUMER_* environment variables; what is left out keeps the runtime's default.",
       ),
     publishes: z
       .array(PublishSchema)

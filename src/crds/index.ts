@@ -27,6 +27,7 @@ export type {
   Subscription,
 } from './consumer-queue.ts';
 export {
+  CONSUMER_TUNING,
   DEFAULT_CPU_TARGET_PERCENT,
   EcommerceServiceSchema,
   EcommerceServiceSpecSchema,
@@ -38,6 +39,7 @@ export {
   ecommerceServiceKind,
 } from './ecommerce-service.ts';
 export type {
+  ConsumerTuningField,
   EcommerceService,
   EcommerceServiceSpec,
   EcommerceServiceSpecInput,

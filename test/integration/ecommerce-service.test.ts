@@ -217,6 +217,34 @@ describe('drift', () => {
     expect(envOf(after)).toEqual(envOf(before));
   });
 
+  it('passes spec.consumer on to the container as the CONSUMER_* variables, and refuses values out of range', async () => {
+    patchService('notification-service', { consumer: { concurrency: 25, retryBudgetSeconds: 120 } });
+    const env = await eventually(
+      () => {
+        const current = envOf(getDeployment(ns, 'notification-service'));
+        return Promise.resolve(current['CONSUMER_CONCURRENCY'] === '25' ? current : undefined);
+      },
+      { timeoutMs: 90_000, what: 'CONSUMER_CONCURRENCY in the notification-service Deployment' },
+    );
+    expect(Object.entries(env).filter(([name]) => name.startsWith('CONSUMER_'))).toEqual([
+      ['CONSUMER_CONCURRENCY', '25'],
+      ['CONSUMER_RETRY_BUDGET_SECONDS', '120'],
+    ]);
+    expect(() => patchService('notification-service', { consumer: { batchSize: 11 } })).toThrow(
+      /spec\.consumer\.batchSize/,
+    );
+    patchService('notification-service', { consumer: null });
+    await eventually(
+      () =>
+        Promise.resolve(
+          envOf(getDeployment(ns, 'notification-service'))['CONSUMER_CONCURRENCY'] === undefined
+            ? true
+            : undefined,
+        ),
+      { timeoutMs: 30_000, what: 'CONSUMER_CONCURRENCY gone from the notification-service Deployment' },
+    );
+  });
+
   it('puts back a deleted Service', async () => {
     const uid = getJson<{ metadata: { uid: string } }>(ns, 'service', 'payment-service')?.metadata.uid;
     kubectl(['delete', '-n', ns, 'service', 'payment-service', '--wait=true']);

@@ -23,9 +23,11 @@ describe('poison messages', () => {
     );
 
   it('reach the dead-letter queue after 3 receives and block nothing else', async () => {
-    const orders = await start('order-service');
-    const payments = await start('payment-service');
-    await start('notification-service');
+    // No retry budget: each failure is handed straight back to SQS, so the redrive comes soon.
+    const noBudget = { CONSUMER_RETRY_BUDGET_SECONDS: '0' };
+    const orders = await start('order-service', noBudget);
+    const payments = await start('payment-service', noBudget);
+    await start('notification-service', noBudget);
     const { flow, db } = services;
     const sqs = flow.aws.clients.sqs;
     const started = Date.now();

@@ -62,7 +62,7 @@ describe('the services on PostgreSQL', () => {
     expect(rows.rows).toEqual([{ n: 1 }]);
   });
 
-  it('applies one payment result per order, and relays each unpublished order once', async () => {
+  it('applies one payment result per order, and relays each unpublished order once without holding its row lock', async () => {
     const store = new PgOrderStore(replica());
     const items = [{ sku: 'a', quantity: 2, unitPriceCents: 150 }];
     const { order } = await store.create({ customerId: 'c', email: 'c@example.com', items, currency: 'EUR' });
@@ -103,6 +103,12 @@ describe('the services on PostgreSQL', () => {
     const relays = await Promise.all(
       [1, 2, 3].map(() =>
         new PgOrderStore(replica()).relayUnpublished(0, 10, async (o) => {
+          // No transaction holds the row while SNS is called.
+          const locked = await db.pool.query(
+            'SELECT order_id FROM orders WHERE order_id = $1 FOR UPDATE NOWAIT',
+            [o.orderId],
+          );
+          expect(locked.rows).toHaveLength(1);
           published.push(o.orderId);
           await new Promise((resolve) => setTimeout(resolve, 50));
         }),
@@ -111,6 +117,58 @@ describe('the services on PostgreSQL', () => {
     expect(relays.reduce((a, b) => a + b, 0)).toBe(2);
     expect(published.sort()).toEqual([order.orderId, again.order.orderId].sort());
     expect(await store.relayUnpublished(0, 10, () => Promise.resolve())).toBe(0);
+  });
+
+  it('relays each owed payment result once across replicas, holding no row lock while publishing', async () => {
+    const store = new PgPaymentStore(replica());
+    await db.pool.query('UPDATE payments SET published_at = now()'); // the other tests' payments
+    const owed: string[] = [];
+    for (const status of ['PROCESSED', 'FAILED'] as const) {
+      const payment = await store.claim({
+        orderId: randomUUID(),
+        email: 'c@example.com',
+        amountCents: 700,
+        currency: 'EUR',
+        traceId: 'a'.repeat(32),
+      });
+      await store.complete(
+        payment.paymentId,
+        status === 'FAILED' ? { status, reason: 'declined' } : { status },
+      );
+      owed.push(payment.paymentId);
+    }
+    const published: string[] = [];
+    const relays = await Promise.all(
+      [1, 2, 3].map(() =>
+        new PgPaymentStore(replica()).relayUnpublished(0, 10, async (p) => {
+          expect(p.traceId).toBe('a'.repeat(32));
+          // While a relay publishes, the row can be updated: no transaction holds it.
+          const locked = await db.pool.query(
+            `SELECT payment_id FROM payments WHERE payment_id = $1 FOR UPDATE NOWAIT`,
+            [p.paymentId],
+          );
+          expect(locked.rows).toHaveLength(1);
+          published.push(p.paymentId);
+        }),
+      ),
+    );
+    expect(relays.reduce((a, b) => a + b, 0)).toBe(2);
+    expect(published.sort()).toEqual([...owed].sort());
+    expect(await store.relayUnpublished(0, 10, () => Promise.resolve())).toBe(0);
+    // A relay that failed to publish leaves the payment leased, then owed again.
+    const failing = await store.claim({
+      orderId: randomUUID(),
+      email: 'c@example.com',
+      amountCents: 900,
+      currency: 'EUR',
+    });
+    await store.complete(failing.paymentId, { status: 'PROCESSED' });
+    await expect(
+      store.relayUnpublished(0, 10, () => Promise.reject(new Error('SNS down')), 1_000),
+    ).rejects.toThrow('SNS down');
+    expect(await store.relayUnpublished(0, 10, () => Promise.resolve())).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await store.relayUnpublished(0, 10, () => Promise.resolve())).toBe(1);
   });
 
   it('records one notification per order and kind', async () => {

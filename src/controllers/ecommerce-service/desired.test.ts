@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ConsumerQueue, EcommerceService, EventTopic } from '../../crds/index.ts';
+import { runtimeEnv } from '../../../services/consumer/config.ts';
 import {
+  CONSUMER_TUNING,
   ConsumerQueueSpecSchema,
   EcommerceServiceSpecSchema,
   EventTopicSpecSchema,
@@ -275,6 +277,56 @@ describe('environment', () => {
       ['LOG_LEVEL', 'debug'],
       ['URL', '$(QUEUE_URL)'],
     ]);
+  });
+
+  it('passes spec.consumer on as the CONSUMER_* variables the services read, and only what is set', () => {
+    const s = svc({ consumer: { concurrency: 50, retryBudgetSeconds: 600, handlerTimeoutSeconds: 30 } });
+    const env = desiredEnv(s.spec, { queue: undefined, topics: [] }, settings);
+    expect(env.filter((e) => e.name.startsWith('CONSUMER_'))).toEqual([
+      { name: 'CONSUMER_CONCURRENCY', value: '50' },
+      { name: 'CONSUMER_RETRY_BUDGET_SECONDS', value: '600' },
+      { name: 'CONSUMER_HANDLER_TIMEOUT_SECONDS', value: '30' },
+    ]);
+    // What the operator passes on, the services' runtime accepts.
+    const read = runtimeEnv(Object.fromEntries(env.map((e) => [e.name, e.value])));
+    expect(read.consumer).toMatchObject({
+      concurrency: 50,
+      retryBudgetSeconds: 600,
+      handlerTimeoutSeconds: 30,
+    });
+    expect(
+      envCollisions(
+        svc({ consumer: { batchSize: 5 }, env: [{ name: 'CONSUMER_BATCH_SIZE', value: '3' }] }).spec,
+        'shop',
+      ),
+    ).toEqual(['CONSUMER_BATCH_SIZE would carry spec.consumer.batchSize and spec.env']);
+  });
+
+  it('bounds spec.consumer as the services do', () => {
+    for (const [field, tuning] of Object.entries(CONSUMER_TUNING)) {
+      const at = (value: number) =>
+        EcommerceServiceSpecSchema.safeParse({ image: 'x:1', consumer: { [field]: value } }).success;
+      expect([at(tuning.min), at(tuning.max), at(tuning.min - 1), at(tuning.max + 1)]).toEqual([
+        true,
+        true,
+        false,
+        false,
+      ]);
+      const runtime = (value: number) => {
+        try {
+          runtimeEnv({ AWS_REGION: 'eu-west-1', [tuning.env]: String(value) });
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      expect([
+        runtime(tuning.min),
+        runtime(tuning.max),
+        runtime(tuning.min - 1),
+        runtime(tuning.max + 1),
+      ]).toEqual([true, true, false, false]);
+    }
   });
 
   it('sets neither queue variables without a queue nor an endpoint without an override', () => {

@@ -10,7 +10,14 @@ import type {
   EventTopic,
   Publish,
 } from '../../crds/index.ts';
-import { ENDPOINT_ENV, IDENTITY_ENV, INJECTED_ENV, TOPIC_ARN_ENV_SUFFIX } from '../../crds/index.ts';
+import {
+  CONSUMER_TUNING,
+  ENDPOINT_ENV,
+  IDENTITY_ENV,
+  INJECTED_ENV,
+  TOPIC_ARN_ENV_SUFFIX,
+  type ConsumerTuningField,
+} from '../../crds/index.ts';
 import { apiVersionOf, type KubeObject } from '../../runtime/types.ts';
 import { SCALED_OBJECTS, TRIGGER_AUTHENTICATIONS } from '../resources.ts';
 import type { ServiceSettings } from './settings.ts';
@@ -221,6 +228,7 @@ export function envCollisions(spec: EcommerceServiceSpec, namespace: string): st
     const ref = p.topicRef.namespace ? `${p.topicRef.namespace}/${p.topicRef.name}` : p.topicRef.name;
     add(topicEnvName(p), `the ARN of EventTopic ${ref}`);
   });
+  for (const [field, name] of consumerEnv(spec)) add(name, `spec.consumer.${field}`);
   const injected = new Set<string>(INJECTED_ENV);
   const identity = new Set<string>(IDENTITY_ENV);
   for (const e of spec.env ?? []) {
@@ -256,7 +264,19 @@ export function desiredEnv(
   env.push({ name: 'AWS_REGION', value: settings.region });
   const endpoint = settings.awsEndpoint;
   if (endpoint) for (const name of ENDPOINT_ENV) env.push({ name, value: endpoint });
+  for (const [field, name] of consumerEnv(spec)) env.push({ name, value: String(tuningOf(spec)[field]) });
   return [...env, ...(spec.env ?? [])];
+}
+
+const tuningOf = (spec: EcommerceServiceSpec): Partial<Record<ConsumerTuningField, number>> =>
+  spec.consumer ?? {};
+
+/** The spec.consumer fields that are set, with the variable each becomes. */
+function consumerEnv(spec: EcommerceServiceSpec): [ConsumerTuningField, string][] {
+  const tuning = tuningOf(spec);
+  return (Object.keys(CONSUMER_TUNING) as ConsumerTuningField[])
+    .filter((field) => tuning[field] !== undefined)
+    .map((field) => [field, CONSUMER_TUNING[field].env]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -261,8 +261,8 @@ export async function publishAgain(flow: Flow, topic: string, message: Message):
 export interface ServicesFixture {
   readonly flow: Flow;
   readonly db: TestDatabase;
-  /** Starts a service with what the operator would inject; killed after the file's tests. */
-  start: (name: ServiceName) => Promise<ServiceProcess>;
+  /** Starts a service with what the operator would inject (and `env` over it); killed after the file's tests. */
+  start: (name: ServiceName, env?: Record<string, string>) => Promise<ServiceProcess>;
 }
 
 /** A flow and a database for one test file, made before its tests and removed after them. */
@@ -286,8 +286,11 @@ export function useServices(options: FlowOptions = {}): ServicesFixture {
     get db() {
       return required(db, 'the database (used before beforeAll)');
     },
-    async start(name) {
-      const service = await startService(name, serviceEnv(fixture.flow, name, fixture.db.url));
+    async start(name, env = {}) {
+      const service = await startService(name, {
+        ...serviceEnv(fixture.flow, name, fixture.db.url),
+        ...env,
+      });
       processes.push(service);
       return service;
     },
