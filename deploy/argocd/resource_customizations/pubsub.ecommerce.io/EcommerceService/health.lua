@@ -24,6 +24,17 @@ end
 -- Failures the operator retries by itself and that usually pass: worth waiting for, not paging.
 local transient = { Throttled = true }
 
+-- Why Ready may be False that only a change of some object can end: a reference without the
+-- topic's consent, of the wrong kind or named twice, or a KMS key that shuts SNS out.
+local refused = {
+  TopicNotAllowed = true,
+  FifoMismatch = true,
+  FifoTopic = true,
+  DuplicateTopic = true,
+  RepeatedReference = true,
+  KeyPolicyDeniesSns = true,
+}
+
 -- The verdict that Ready, Synced and the generations give, or nil when they say healthy.
 local function verdict(obj)
   local synced = condition(obj, "Synced")
@@ -58,6 +69,9 @@ local function verdict(obj)
     return { status = "Progressing", message = "Waiting for Ready" }
   end
   if ready.status ~= "True" then
+    if refused[ready.reason] then
+      return { status = "Degraded", message = ready.reason .. ": " .. describe(ready) }
+    end
     return { status = "Progressing", message = describe(ready) }
   end
   return nil
