@@ -15,6 +15,7 @@ import {
 import { cloudWatchAgeSource, cloudWatchBacklogSink } from './controllers/ecommerce-service/sources.ts';
 import { reconcileEventTopic, type EventTopicServices } from './controllers/event-topic/reconcile.ts';
 import { CONSUMER_QUEUES, ECOMMERCE_SERVICES, EVENT_TOPICS } from './controllers/resources.ts';
+import { sameKey, topicKeysOfQueue } from './controllers/shared/references.ts';
 import type { OperatorSettings } from './controllers/shared/settings.ts';
 import { OldestMessageAges, registerObjectMetrics, ScaleEventCounter } from './observability/objects.ts';
 import type { Manager } from './runtime/manager.ts';
@@ -40,15 +41,9 @@ export interface OperatorParts {
 
 /** Keys of the ConsumerQueues whose subscriptions or alarms name this EventTopic. */
 export function queuesReferencing(queues: readonly ConsumerQueue[], topic: KubeObject): string[] {
-  const namespace = topic.metadata?.namespace;
-  const name = topic.metadata?.name;
+  const key = { namespace: topic.metadata?.namespace ?? '', name: topic.metadata?.name ?? '' };
   return queues
-    .filter((q) =>
-      [...(q.spec.subscriptions ?? []).map((s) => s.topicRef), q.spec.alarms?.topicRef].some(
-        (ref) =>
-          ref !== undefined && ref.name === name && (ref.namespace ?? q.metadata?.namespace) === namespace,
-      ),
-    )
+    .filter((q) => topicKeysOfQueue(q).some((k) => sameKey(k, key)))
     .map((q) => keyOf(q.metadata?.namespace, q.metadata?.name ?? ''));
 }
 

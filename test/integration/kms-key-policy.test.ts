@@ -2,8 +2,13 @@
 // KMS, which keeps the policy a key was created with: a key whose policy admits sns.amazonaws.com
 // is usable, one whose policy admits only the account is not, an unknown key is Unknown.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAwsGateways, keyUsableBySns, type AwsGateways } from '../../src/aws/index.ts';
-import { awsClientConfig, uniqueName } from './support/bed.ts';
+import {
+  awsSettingsFromEnv,
+  createAwsGateways,
+  keyUsableBySns,
+  type AwsGateways,
+} from '../../src/aws/index.ts';
+import { awsClientConfig, bedEnv, uniqueName } from './support/bed.ts';
 import { ACCOUNT_STATEMENT, SNS_STATEMENT, TestKeys } from './support/kms.ts';
 
 const bed = awsClientConfig();
@@ -14,17 +19,7 @@ const ACCOUNT = ACCOUNT_STATEMENT;
 const SNS = SNS_STATEMENT;
 
 beforeAll(() => {
-  aws = createAwsGateways(
-    {
-      region: bed.region,
-      endpoint: bed.endpoint,
-      retryMode: 'standard',
-      maxAttempts: 3,
-      connectTimeoutMs: 3_000,
-      requestTimeoutMs: 30_000,
-    },
-    { credentials: bed.credentials },
-  );
+  aws = createAwsGateways(awsSettingsFromEnv(bedEnv()), { credentials: bed.credentials });
 });
 afterAll(async () => {
   await keys.scheduleDeletion();

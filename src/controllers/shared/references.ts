@@ -4,6 +4,7 @@
 // needs spec.allowedConsumerNamespaces, publishing (a service, or a queue's alarm actions) needs
 // spec.allowedPublisherNamespaces. A topic's own namespace always may do both.
 import type { ConsumerQueue, EventTopic } from '../../crds/index.ts';
+import { isTrue } from '../../runtime/conditions.ts';
 
 export interface ObjectKey {
   namespace: string;
@@ -58,9 +59,6 @@ export function consents(topic: EventTopic, use: TopicUse, namespace: string): b
 
 export type TopicLookup = (namespace: string, name: string) => EventTopic | undefined;
 
-const conditionTrue = (obj: { status?: { conditions?: { type: string; status: string }[] } }, type: string) =>
-  obj.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
-
 /**
  * A topic reference resolved against the cache:
  * - `ready`: the topic consents, is fit for the use and has an ARN (`exists`) and is Ready;
@@ -98,7 +96,7 @@ export function resolveTopic(
   const topicArn = topic.status?.topicArn;
   if (!topicArn)
     return { key, state: 'waiting', reason: 'TopicNotReady', message: `${text} has no SNS topic yet` };
-  return { key, state: 'ready', topic, topicArn, topicReady: conditionTrue(topic, 'Ready') };
+  return { key, state: 'ready', topic, topicArn, topicReady: isTrue(topic.status?.conditions, 'Ready') };
 }
 
 /** Every topic key a ConsumerQueue names (subscriptions and its alarms' topic), canonical. */
