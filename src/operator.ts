@@ -15,11 +15,11 @@ import {
 import { cloudWatchAgeSource, cloudWatchBacklogSink } from './controllers/ecommerce-service/sources.ts';
 import { reconcileEventTopic, type EventTopicServices } from './controllers/event-topic/reconcile.ts';
 import { CONSUMER_QUEUES, ECOMMERCE_SERVICES, EVENT_TOPICS } from './controllers/resources.ts';
-import { sameKey, topicKeysOfQueue } from './controllers/shared/references.ts';
+import { indexValue, REFERENCE_INDEXES, topicKeysOfQueue } from './controllers/shared/references.ts';
 import type { OperatorSettings } from './controllers/shared/settings.ts';
 import { OldestMessageAges, registerObjectMetrics, ScaleEventCounter } from './observability/objects.ts';
 import type { Manager } from './runtime/manager.ts';
-import { keyOf } from './runtime/store.ts';
+import { keyOf, type ReadonlyStore } from './runtime/store.ts';
 import type { KubeObject } from './runtime/types.ts';
 
 // The manager adds the status writer and the event recorder itself.
@@ -39,12 +39,10 @@ export interface OperatorParts {
   >;
 }
 
-/** Keys of the ConsumerQueues whose subscriptions or alarms name this EventTopic. */
-export function queuesReferencing(queues: readonly ConsumerQueue[], topic: KubeObject): string[] {
+/** Keys of the ConsumerQueues whose subscriptions or alarms name this EventTopic: an index lookup. */
+export function queuesReferencing(queues: ReadonlyStore<ConsumerQueue>, topic: KubeObject): string[] {
   const key = { namespace: topic.metadata?.namespace ?? '', name: topic.metadata?.name ?? '' };
-  return queues
-    .filter((q) => topicKeysOfQueue(q).some((k) => sameKey(k, key)))
-    .map((q) => keyOf(q.metadata?.namespace, q.metadata?.name ?? ''));
+  return queues.keysByIndex(REFERENCE_INDEXES.topics, indexValue(key));
 }
 
 export function registerControllers(manager: Manager, parts: OperatorParts): void {
@@ -55,6 +53,7 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
   };
   const topicInformer = manager.informer<EventTopic>(EVENT_TOPICS);
   const queueInformer = manager.informer<ConsumerQueue>(CONSUMER_QUEUES);
+  queueInformer.addIndex(REFERENCE_INDEXES.topics, (q) => topicKeysOfQueue(q).map(indexValue));
 
   manager.addController<EventTopic, Omit<EventTopicServices, Provided>>({
     name: 'eventtopic',
@@ -69,7 +68,7 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
     for: CONSUMER_QUEUES,
     // A topic turning Ready (or changing its ARN or allow list) wakes the queues that wait for it,
     // to subscribe or to publish alarms to.
-    watches: [{ ref: EVENT_TOPICS, map: (topic) => queuesReferencing(queueInformer.store.list(), topic) }],
+    watches: [{ ref: EVENT_TOPICS, map: (topic) => queuesReferencing(queueInformer.store, topic) }],
     reconcile: reconcileConsumerQueue,
     services: {
       queues: aws.queues,

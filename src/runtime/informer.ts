@@ -1,6 +1,6 @@
 import { realClock, sleep, type Clock } from './clock.ts';
 import { silentLogger, type Logger } from './logging.ts';
-import { objectKey, Store, type ReadonlyStore } from './store.ts';
+import { objectKey, Store, type IndexFunc, type ReadonlyStore } from './store.ts';
 import type { KubeObject, Status } from './types.ts';
 
 export interface ListResult<T> {
@@ -47,6 +47,8 @@ export interface Informer<T extends KubeObject> {
   readonly store: ReadonlyStore<T>;
   /** Registers a handler; objects already cached are replayed to it as adds. */
   addEventHandler(handler: EventHandler<T>): void;
+  /** Adds an index to the store, kept up to date on every event (see Store.addIndex). */
+  addIndex(name: string, fn: IndexFunc<T>): void;
   start(): void;
   stop(): void;
   /** True once the first list has been stored and handed to the handlers. */
@@ -57,7 +59,7 @@ export interface Informer<T extends KubeObject> {
   health(): InformerHealth;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   clock?: Clock;
   logger?: Logger;
   /** First delay after a failed list or watch; doubles per consecutive failure. Default 800 ms. */
@@ -68,6 +70,11 @@ export interface InformerOptions {
   healthyWatchMs?: number;
   /** How long the informer may be without a running watch before health() reports it. Default 3 min. */
   maxOutageMs?: number;
+  /**
+   * What is kept of each object, applied before it is cached or handed to handlers (e.g. only its
+   * metadata, where the controllers need no more): memory follows what is used.
+   */
+  transform?: (obj: T) => T;
 }
 
 type WatchOutcome = { kind: 'closed' | 'gone' | 'error' | 'stopped'; healthy: boolean; err?: unknown };
@@ -100,6 +107,7 @@ export class ListWatchInformer<T extends KubeObject> implements Informer<T> {
   private readonly maxBackoffMs: number;
   private readonly healthyWatchMs: number;
   private readonly maxOutageMs: number;
+  private readonly transform: ((obj: T) => T) | undefined;
 
   private readonly cache = new Store<T>();
   private readonly handlers: EventHandler<T>[] = [];
@@ -114,7 +122,7 @@ export class ListWatchInformer<T extends KubeObject> implements Informer<T> {
   private lastError = '';
   private loop: Promise<void> | undefined;
 
-  constructor(name: string, lw: ListWatcher<T>, opts: InformerOptions = {}) {
+  constructor(name: string, lw: ListWatcher<T>, opts: InformerOptions<T> = {}) {
     this.name = name;
     this.lw = lw;
     this.clock = opts.clock ?? realClock;
@@ -123,11 +131,16 @@ export class ListWatchInformer<T extends KubeObject> implements Informer<T> {
     this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
     this.healthyWatchMs = opts.healthyWatchMs ?? 5_000;
     this.maxOutageMs = opts.maxOutageMs ?? 180_000;
+    this.transform = opts.transform;
     this.lastActive = this.clock.now();
   }
 
   get store(): ReadonlyStore<T> {
     return this.cache;
+  }
+
+  addIndex(name: string, fn: IndexFunc<T>): void {
+    this.cache.addIndex(name, fn);
   }
 
   addEventHandler(handler: EventHandler<T>): void {
@@ -240,7 +253,8 @@ export class ListWatchInformer<T extends KubeObject> implements Informer<T> {
   }
 
   private applyList(listed: ListResult<T>): void {
-    const diff = this.cache.replace(listed.items);
+    const transform = this.transform;
+    const diff = this.cache.replace(transform ? listed.items.map((o) => transform(o)) : listed.items);
     this.resourceVersion = listed.resourceVersion;
     for (const obj of diff.deleted) this.emit((h) => h.onDelete?.(obj));
     for (const obj of diff.added) this.emit((h) => h.onAdd?.(obj));
@@ -313,7 +327,8 @@ export class ListWatchInformer<T extends KubeObject> implements Informer<T> {
     });
   }
 
-  private applyEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T): void {
+  private applyEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', received: T): void {
+    const obj = this.transform ? this.transform(received) : received;
     if (type === 'DELETED') {
       this.cache.delete(objectKey(obj));
       this.emit((h) => h.onDelete?.(obj));
@@ -359,7 +374,12 @@ export class MultiNamespaceInformer<T extends KubeObject> implements Informer<T>
       list: () => all.flatMap((i) => i.store.list()),
       keys: () => all.flatMap((i) => i.store.keys()),
       size: () => all.reduce((n, i) => n + i.store.size(), 0),
+      keysByIndex: (name, value) => all.flatMap((i) => i.store.keysByIndex(name, value)),
     };
+  }
+
+  addIndex(name: string, fn: IndexFunc<T>): void {
+    for (const i of this.parts.values()) i.addIndex(name, fn);
   }
 
   addEventHandler(handler: EventHandler<T>): void {

@@ -1,3 +1,4 @@
+import { Gauge } from 'prom-client';
 import { realClock, type Clock } from './clock.ts';
 import { applyOwned, StatusWriter } from './apply.ts';
 import { Controller, ownerKeys, type Reconciler } from './controller.ts';
@@ -59,12 +60,34 @@ export interface ManagerOptions {
   exit?: (code: number) => void;
 }
 
+/**
+ * Which objects of a kind an informer caches, and how much of each: a label selector keeps the
+ * cluster's other objects out (memory follows the operator's own objects), and 'metadata' keeps
+ * only metadata (without managedFields) where the controllers never read spec or status.
+ */
+export interface InformerView {
+  labelSelector?: string;
+  keep?: 'all' | 'metadata';
+}
+
+/** A kind a controller owns, with the view its informer takes. */
+export interface OwnedKind {
+  ref: ResourceRef;
+  view?: InformerView;
+}
+
+/** Only what identifies an object and says who owns it. */
+export function metadataOnly<T extends KubeObject>(obj: T): T {
+  const { managedFields: _managed, ...metadata } = (obj.metadata ?? {}) as Record<string, unknown>;
+  return { apiVersion: obj.apiVersion, kind: obj.kind, metadata } as unknown as T;
+}
+
 export interface ControllerRegistration<T extends KubeObject, S extends object> {
   name: string;
   /** The primary kind: its keys are what gets reconciled. */
   for: ResourceRef;
   /** Kinds this controller creates with itself as controller owner; their changes reconcile the owner. */
-  owns?: ResourceRef[];
+  owns?: (ResourceRef | OwnedKind)[];
   /** Other kinds whose changes map to keys of the primary kind. */
   watches?: { ref: ResourceRef; map: (obj: KubeObject) => string[] }[];
   reconcile: Reconciler<T, ManagerServices & S>;
@@ -75,23 +98,33 @@ export interface ControllerRegistration<T extends KubeObject, S extends object> 
   rateLimiter?: RateLimiter;
 }
 
-function refKey(ref: ResourceRef): string {
-  return `${ref.group}/${ref.version}/${ref.plural}`;
+function refKey(ref: ResourceRef, view: InformerView = {}): string {
+  return `${ref.group}/${ref.version}/${ref.plural}?${view.labelSelector ?? ''}&${view.keep ?? 'all'}`;
 }
 
 /** An informer for `ref`: over all namespaces, one namespace, or one per listed namespace. */
 export function newInformer<T extends KubeObject>(
   client: KubeClient,
   ref: ResourceRef,
-  opts: { namespaces?: string[] | undefined; logger?: Logger; informer?: InformerOptions } = {},
+  opts: {
+    namespaces?: string[] | undefined;
+    logger?: Logger;
+    informer?: InformerOptions;
+    view?: InformerView;
+  } = {},
 ): Informer<T> {
   const namespaces = ref.namespaced ? (opts.namespaces ?? []) : [];
-  const options: InformerOptions = { ...opts.informer, ...(opts.logger ? { logger: opts.logger } : {}) };
+  const options: InformerOptions<T> = {
+    ...(opts.informer as InformerOptions<T> | undefined),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.view?.keep === 'metadata' ? { transform: metadataOnly } : {}),
+  };
+  const selector = opts.view?.labelSelector ? { labelSelector: opts.view.labelSelector } : {};
   if (namespaces.length <= 1) {
     const namespace = namespaces[0];
     return new ListWatchInformer<T>(
       ref.plural,
-      resourceListWatcher<T>(client, ref, namespace ? { namespace } : {}),
+      resourceListWatcher<T>(client, ref, { ...selector, ...(namespace ? { namespace } : {}) }),
       options,
     );
   }
@@ -101,7 +134,7 @@ export function newInformer<T extends KubeObject>(
       ns,
       new ListWatchInformer<T>(
         `${ref.plural}/${ns}`,
-        resourceListWatcher<T>(client, ref, { namespace: ns }),
+        resourceListWatcher<T>(client, ref, { ...selector, namespace: ns }),
         options,
       ),
     );
@@ -163,6 +196,21 @@ export class Manager {
       metrics: this.metrics,
     };
 
+    // What the caches hold, per informer: memory follows these figures.
+    new Gauge({
+      name: 'pubsub_informer_cached_objects',
+      help: 'Objects cached by each informer of the operator',
+      labelNames: ['informer'],
+      registers: [this.metrics.registry],
+      collect: () => {
+        const gauge = this.metrics.registry.getSingleMetric('pubsub_informer_cached_objects') as
+          Gauge<'informer'> | undefined;
+        gauge?.reset();
+        for (const informer of this.informers.values())
+          gauge?.inc({ informer: informer.name }, informer.store.size());
+      },
+    });
+
     if (opts.healthPort !== false) {
       this.health = new HealthServer({
         port: opts.healthPort ?? 8081,
@@ -204,15 +252,16 @@ export class Manager {
     return this.elector ? this.elector.isLeader() : this.phase === 'running';
   }
 
-  /** The shared informer for `ref` in the manager's namespaces; created on first use. */
-  informer<T extends KubeObject>(ref: ResourceRef): Informer<T> {
-    const key = refKey(ref);
+  /** The shared informer for `ref` (through `view`) in the manager's namespaces; created on first use. */
+  informer<T extends KubeObject>(ref: ResourceRef, view: InformerView = {}): Informer<T> {
+    const key = refKey(ref, view);
     let informer = this.informers.get(key);
     if (!informer) {
       informer = newInformer<KubeObject>(this.client, ref, {
         namespaces: this.opts.namespaces,
         logger: this.logger,
         informer: { clock: this.clock, ...this.opts.informer },
+        view,
       });
       this.informers.set(key, informer);
       if (this.phase === 'running') informer.start();
@@ -227,8 +276,8 @@ export class Manager {
     if (this.controllers.some((c) => c.name === reg.name))
       throw new Error(`controller ${reg.name} already added`);
     const watches = [
-      ...(reg.owns ?? []).map((ref) => ({
-        informer: this.informer(ref),
+      ...(reg.owns ?? []).map((owned) => ({
+        informer: 'ref' in owned ? this.informer(owned.ref, owned.view) : this.informer(owned),
         map: ownerKeys({ apiVersion: apiVersionOf(reg.for), kind: reg.for.kind }),
       })),
       ...(reg.watches ?? []).map((w) => ({ informer: this.informer(w.ref), map: w.map })),

@@ -11,37 +11,34 @@ import {
   SERVICE_ACCOUNTS,
   SERVICES,
 } from '../../runtime/resources.ts';
-import { keyOf } from '../../runtime/store.ts';
+import { keyOf, type ReadonlyStore } from '../../runtime/store.ts';
 import { apiVersionOf, type KubeObject, type ResourceRef } from '../../runtime/types.ts';
 import { CONSUMER_QUEUES, ECOMMERCE_SERVICES, EVENT_TOPICS } from '../resources.ts';
-import { keyOf as referenceKey, sameKey } from '../shared/references.ts';
+import {
+  indexValue,
+  queueKeysOfService,
+  REFERENCE_INDEXES,
+  topicKeysOfService,
+} from '../shared/references.ts';
 import type { OperatorSettings } from '../shared/settings.ts';
 import { kubeKedaDiscovery, reconcileEcommerceService, type EcommerceServiceServices } from './reconcile.ts';
 import { serviceSettingsFromEnv } from './settings.ts';
 import { ScalerMemory, type BacklogMetricSink, type QueueAgeSource } from './sources.ts';
 import { WrittenStatuses } from '../shared/written-status.ts';
 
-/** Keys of the EcommerceServices that consume this ConsumerQueue. */
-export function servicesConsuming(services: readonly EcommerceService[], queue: KubeObject): string[] {
-  return services
-    .filter(
-      (s) =>
-        s.metadata?.namespace === queue.metadata?.namespace &&
-        s.spec.consumes?.queueRef.name === queue.metadata?.name,
-    )
-    .map((s) => keyOf(s.metadata?.namespace, s.metadata?.name ?? ''));
+const keyOfObject = (obj: KubeObject) => ({
+  namespace: obj.metadata?.namespace ?? '',
+  name: obj.metadata?.name ?? '',
+});
+
+/** Keys of the EcommerceServices that consume this ConsumerQueue: an index lookup. */
+export function servicesConsuming(services: ReadonlyStore<EcommerceService>, queue: KubeObject): string[] {
+  return services.keysByIndex(REFERENCE_INDEXES.queues, indexValue(keyOfObject(queue)));
 }
 
 /** Keys of the EcommerceServices that publish to this EventTopic (a change of its consent included). */
-export function servicesPublishingTo(services: readonly EcommerceService[], topic: KubeObject): string[] {
-  const key = { namespace: topic.metadata?.namespace ?? '', name: topic.metadata?.name ?? '' };
-  return services
-    .filter((s) =>
-      (s.spec.publishes ?? []).some((p) =>
-        sameKey(referenceKey(p.topicRef, s.metadata?.namespace ?? ''), key),
-      ),
-    )
-    .map((s) => keyOf(s.metadata?.namespace, s.metadata?.name ?? ''));
+export function servicesPublishingTo(services: ReadonlyStore<EcommerceService>, topic: KubeObject): string[] {
+  return services.keysByIndex(REFERENCE_INDEXES.topics, indexValue(keyOfObject(topic)));
 }
 
 /** The kinds an EcommerceService owns and the controller watches. KEDA's are not among them. */
@@ -77,6 +74,8 @@ export function registerEcommerceServiceController(manager: Manager, parts: Ecom
   const queueInformer = manager.informer<ConsumerQueue>(CONSUMER_QUEUES);
   const topicInformer = manager.informer<EventTopic>(EVENT_TOPICS);
   const serviceInformer = manager.informer<EcommerceService>(ECOMMERCE_SERVICES);
+  serviceInformer.addIndex(REFERENCE_INDEXES.queues, (s) => queueKeysOfService(s).map(indexValue));
+  serviceInformer.addIndex(REFERENCE_INDEXES.topics, (s) => topicKeysOfService(s).map(indexValue));
   const owned = new Map(
     OWNED_KINDS.map((ref) => [`${apiVersionOf(ref)}/${ref.kind}`, manager.informer(ref)]),
   );
@@ -88,8 +87,8 @@ export function registerEcommerceServiceController(manager: Manager, parts: Ecom
     owns: [...OWNED_KINDS],
     // The queue or a topic turning Ready (or changing its URL or ARN) wakes the services using it.
     watches: [
-      { ref: CONSUMER_QUEUES, map: (queue) => servicesConsuming(serviceInformer.store.list(), queue) },
-      { ref: EVENT_TOPICS, map: (topic) => servicesPublishingTo(serviceInformer.store.list(), topic) },
+      { ref: CONSUMER_QUEUES, map: (queue) => servicesConsuming(serviceInformer.store, queue) },
+      { ref: EVENT_TOPICS, map: (topic) => servicesPublishingTo(serviceInformer.store, topic) },
     ],
     reconcile: reconcileEcommerceService,
     services: {

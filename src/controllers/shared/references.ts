@@ -3,7 +3,7 @@
 // reference. Using an EventTopic from another namespace needs that topic's consent: subscribing
 // needs spec.allowedConsumerNamespaces, publishing (a service, or a queue's alarm actions) needs
 // spec.allowedPublisherNamespaces. A topic's own namespace always may do both.
-import type { ConsumerQueue, EventTopic } from '../../crds/index.ts';
+import type { ConsumerQueue, EcommerceService, EventTopic } from '../../crds/index.ts';
 import { isTrue } from '../../runtime/conditions.ts';
 
 export interface ObjectKey {
@@ -105,3 +105,29 @@ export function topicKeysOfQueue(cq: ConsumerQueue): ObjectKey[] {
   const refs = [...(cq.spec.subscriptions ?? []).map((s) => s.topicRef), cq.spec.alarms?.topicRef];
   return refs.filter((r): r is Reference => r !== undefined).map((r) => keyOf(r, from));
 }
+
+/** Every topic key an EcommerceService publishes to, canonical. */
+export function topicKeysOfService(svc: EcommerceService): ObjectKey[] {
+  const from = svc.metadata?.namespace ?? '';
+  return (svc.spec.publishes ?? []).map((p) => keyOf(p.topicRef, from));
+}
+
+/** The key of the queue an EcommerceService consumes, if any: always in its own namespace. */
+export function queueKeysOfService(svc: EcommerceService): ObjectKey[] {
+  const ref = svc.spec.consumes?.queueRef;
+  return ref ? [{ namespace: svc.metadata?.namespace ?? '', name: ref.name }] : [];
+}
+
+/**
+ * The informer indexes built from the rules above, so "who names this object" is a lookup: a
+ * topic's or queue's event finds its referrers without scanning a cache. Values are namespace/name.
+ */
+export const REFERENCE_INDEXES = {
+  /** ConsumerQueues by the topics they name; EcommerceServices by the topics they publish to. */
+  topics: 'references/topics',
+  /** EcommerceServices by the queue they consume. */
+  queues: 'references/queues',
+} as const;
+
+/** The value an index files a key under. */
+export const indexValue = (key: ObjectKey): string => `${key.namespace}/${key.name}`;

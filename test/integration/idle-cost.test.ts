@@ -1,0 +1,116 @@
+// What an idle operator costs the API server: nothing. A topic, a queue and a Builtin-scaled
+// service that consumes it are left alone across several scaler polls and resyncs; every request
+// the operator sends goes through a counting proxy, and none of them may be a write. The owned
+// informers watch only the operator's own objects: an unlabelled Deployment and ServiceAccount
+// created in the watched namespace never enter its caches.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bedEnv, eventually, uniqueName } from './support/bed.ts';
+import { crdTestNamespace, kubectl } from './support/crds.ts';
+import { applyObject, deleteAll, getObject, waitForCondition } from './support/controllers.ts';
+import { CountingKubeProxy } from './support/kube-proxy.ts';
+import { startOperator, type OperatorProcess } from './support/operator.ts';
+
+const ns = crdTestNamespace('idle');
+let proxy: CountingKubeProxy;
+let operator: OperatorProcess;
+
+beforeAll(async () => {
+  proxy = await CountingKubeProxy.start(bedEnv()['KUBECONFIG'] ?? '');
+  operator = await startOperator({
+    namespaces: [ns],
+    clusterName: uniqueName('idle'),
+    kubeconfig: proxy.kubeconfig,
+    // Resyncs come round every ten seconds (the shortest allowed), so some fall into the idle window.
+    env: { PUBSUB_LEADER_ELECT: 'false', PUBSUB_RESYNC_PERIOD_SECONDS: '10' },
+  });
+});
+
+afterAll(async () => {
+  console.log(
+    operator.lines
+      .slice(0, 30)
+      .map((l) => JSON.stringify(l))
+      .join('\n'),
+  );
+  kubectl(['delete', '-n', ns, 'deployment/unrelated', 'serviceaccount/unrelated', '--ignore-not-found']);
+  await deleteAll(ns, ['ecommerceservices', 'consumerqueues', 'eventtopics']).catch(() => undefined);
+  await operator?.stop();
+  await proxy?.stop();
+});
+
+const reconciles = (controller: string, name: string) =>
+  operator.lines.filter(
+    (l) => l['msg'] === 'reconciled' && l['controller'] === controller && l['name'] === name,
+  ).length;
+
+const scrape = () => fetch(`http://127.0.0.1:${operator.httpPort}/metrics`).then((r) => r.text());
+
+function cachedObjects(metrics: string, informer: string): number {
+  const line = metrics
+    .split('\n')
+    .find((l) => l.startsWith(`pubsub_informer_cached_objects{informer="${informer}"}`));
+  if (!line) throw new Error(`no cached-objects figure for ${informer}`);
+  return Number(line.split(' ').pop());
+}
+
+describe('an idle operator', () => {
+  it('sends no write to the API server across scaler polls and resyncs', async () => {
+    applyObject(ns, 'eventtopics', 'orders', {});
+    applyObject(ns, 'consumerqueues', 'work', { subscriptions: [{ topicRef: { name: 'orders' } }] });
+    applyObject(ns, 'ecommerceservices', 'worker', {
+      image: 'ghcr.io/example/worker:1.0.0',
+      port: 8080,
+      consumes: { queueRef: { name: 'work' } },
+      scaling: {
+        engine: 'Builtin',
+        minReplicas: 1,
+        maxReplicas: 3,
+        queueDepth: { pollIntervalSeconds: 5 },
+      },
+    });
+    await waitForCondition(ns, 'eventtopics', 'orders', 'Ready', 'True');
+    await waitForCondition(ns, 'consumerqueues', 'work', 'Ready', 'True');
+    await waitForCondition(ns, 'ecommerceservices', 'worker', 'Ready', 'True', undefined, 90_000);
+    // The pod's start is the last change the operator reports; then everything is idle.
+    await eventually(
+      async () => {
+        const svc = await getObject(ns, 'ecommerceservices', 'worker');
+        return svc?.status?.['readyReplicas'] === 1 ? svc : undefined;
+      },
+      { timeoutMs: 90_000, what: 'the worker to report its ready replica' },
+    );
+    await new Promise((r) => setTimeout(r, 3_000));
+    proxy.reset();
+    const polls = reconciles('ecommerceservice', 'worker');
+    const queueRuns = reconciles('consumerqueue', 'work');
+    const topicRuns = reconciles('eventtopic', 'orders');
+
+    // Three polls of the scaler, and at least one resync of the queue and the topic.
+    await operator.waitForLog(() => reconciles('ecommerceservice', 'worker') >= polls + 3, 60_000);
+    await operator.waitForLog(
+      () => reconciles('consumerqueue', 'work') > queueRuns && reconciles('eventtopic', 'orders') > topicRuns,
+      60_000,
+    );
+    const writes = proxy.writes(`/namespaces/${ns}/`);
+    expect(writes.map((w) => `${w.verb} ${w.path}`)).toEqual([]);
+  });
+
+  it('keeps unrelated Deployments and ServiceAccounts out of its caches', async () => {
+    const before = await scrape();
+    const deployments = cachedObjects(before, 'deployments');
+    const accounts = cachedObjects(before, 'serviceaccounts');
+    // The worker's own: one Deployment and one ServiceAccount.
+    expect(deployments).toBe(1);
+    expect(accounts).toBe(1);
+
+    kubectl(['create', 'serviceaccount', '-n', ns, 'unrelated']);
+    kubectl(['create', 'deployment', '-n', ns, 'unrelated', '--image=ghcr.io/example/other:1.0.0']);
+    // The operator's own Deployment changing afterwards reaches its cache through the same watch,
+    // after the unrelated ones: once it is there, they would be too.
+    kubectl(['annotate', '-n', ns, 'deployment/worker', `touched=${Date.now()}`]);
+    await new Promise((r) => setTimeout(r, 3_000));
+    const after = await scrape();
+    expect(cachedObjects(after, 'deployments')).toBe(deployments);
+    expect(cachedObjects(after, 'serviceaccounts')).toBe(accounts);
+  });
+});
