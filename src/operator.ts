@@ -2,7 +2,13 @@
 // services (AWS gateways, settings, caches) its reconciles get.
 import type { CloudWatchGateway } from './aws/cloudwatch.ts';
 import type { AwsGateways } from './aws/index.ts';
-import type { ConsumerQueue, ConsumerQueueStatus, EcommerceService, EventTopic } from './crds/index.ts';
+import type {
+  ConsumerQueue,
+  ConsumerQueueStatus,
+  EcommerceService,
+  EventTopic,
+  EventTopicStatus,
+} from './crds/index.ts';
 import { WrittenStatuses } from './controllers/shared/written-status.ts';
 import {
   reconcileConsumerQueue,
@@ -59,7 +65,12 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
     name: 'eventtopic',
     for: EVENT_TOPICS,
     reconcile: reconcileEventTopic,
-    services: { topics: aws.topics, kube: manager.client, settings },
+    services: {
+      topics: aws.topics,
+      kube: manager.client,
+      settings,
+      written: new WrittenStatuses<EventTopicStatus>(),
+    },
     ...common,
   });
 

@@ -32,7 +32,7 @@ import {
 import { changedFields, isNoop, ownerOfObject, planResource, type DesiredResource } from '../shared/plan.ts';
 import type { ObjectKey, TopicLookup } from '../shared/references.ts';
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
-import type { WrittenStatuses } from '../shared/written-status.ts';
+import { sameStatus, type WrittenStatuses } from '../shared/written-status.ts';
 import { ALARMS_CONDITION, deleteQueueAlarms, syncAlarms, type AlarmOutcome } from './alarm-sync.ts';
 import { deadLetterPolicy, desiredQueues, queueNames, queuePolicy, type QueueNames } from './desired.ts';
 import {
@@ -832,6 +832,9 @@ async function writeStatus(
 }
 
 async function applyStatus(ctx: Ctx, cq: ConsumerQueue, status: ConsumerQueueStatus): Promise<void> {
+  // Written only when it differs from the newest status known (the last one written, or the
+  // cache's): a resync that finds nothing changed costs the API server nothing.
+  if (sameStatus(ctx.written.current(cq), status)) return;
   await ctx.status.apply(cq, status);
   ctx.written.record(cq, status);
 }

@@ -63,7 +63,7 @@ import { iamPolicy, kedaPolicy, trustPolicy } from './policy.ts';
 import { decideScale, scalingPolicyOf, type BacklogReading } from './scaling.ts';
 import type { ServiceSettings } from './settings.ts';
 import type { BacklogMetricSink, QueueAgeSource, ScalerMemory } from './sources.ts';
-import type { WrittenStatuses } from '../shared/written-status.ts';
+import { sameStatus, type WrittenStatuses } from '../shared/written-status.ts';
 
 /** How often a service waiting for its queue or topics looks again, should no watch event wake it. */
 export const WAITING_RECHECK_MS = 30_000;
@@ -584,7 +584,8 @@ async function builtinScaler({ key, svc, deployment, queue }: ScaleInputs, ctx: 
 }
 
 async function writeStatus(ctx: Ctx, svc: EcommerceService, next: Outcome): Promise<void> {
-  const previous: EcommerceServiceStatus = { ...ctx.written.current(svc) };
+  const stored = ctx.written.current(svc);
+  const previous: EcommerceServiceStatus = { ...stored };
   for (const field of next.drop ?? []) delete previous[field];
   const status = nextStatus<EcommerceServiceStatus>(
     previous,
@@ -599,6 +600,8 @@ async function writeStatus(ctx: Ctx, svc: EcommerceService, next: Outcome): Prom
     ],
     new Date(ctx.now()),
   );
+  // Written only when it differs: an idle service's polls cost the API server nothing.
+  if (sameStatus(stored, status)) return;
   await ctx.status.apply(svc, status);
   ctx.written.record(svc, status);
 }

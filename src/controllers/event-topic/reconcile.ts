@@ -8,6 +8,7 @@ import { withFinalizer, type FinalizerClient } from '../../runtime/finalizers.ts
 import { failureOf, nextStatus, settleFailure, type ConditionValue } from '../shared/outcome.ts';
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
 import { changedFields, isNoop, planResource } from '../shared/plan.ts';
+import { sameStatus, type WrittenStatuses } from '../shared/written-status.ts';
 import { desiredTopic, managedTagKeys } from './desired.ts';
 
 export interface EventTopicServices {
@@ -16,11 +17,17 @@ export interface EventTopicServices {
   status: { apply(obj: EventTopic, status: EventTopicStatus): Promise<unknown> };
   recorder: EventRecorder;
   settings: OperatorSettings;
+  /** The status last written per topic, newer than the cache until its watch event arrives. */
+  written?: WrittenStatuses<EventTopicStatus>;
 }
 
 export const reconcileEventTopic: Reconciler<EventTopic, EventTopicServices> = async (req, ctx) => {
   const topic = req.object;
-  if (!topic) return done(); // gone: the finalizer already cleaned up, or it never owned anything
+  if (!topic) {
+    // Gone: the finalizer already cleaned up, or it never owned anything.
+    ctx.written?.forget({ namespace: req.namespace ?? '', name: req.name });
+    return done();
+  }
   try {
     return await withFinalizer(ctx.kube, topic, FINALIZER, {
       apply: (current) => applyTopic(current, ctx),
@@ -128,8 +135,9 @@ async function writeStatus(
     managedTagKeys?: string[];
   },
 ): Promise<void> {
+  const stored = ctx.written ? ctx.written.current(topic) : topic.status;
   const status = nextStatus<EventTopicStatus>(
-    topic.status ?? {},
+    stored ?? {},
     topic.metadata?.generation,
     // A failure write names neither: what status already records stays.
     {
@@ -139,5 +147,8 @@ async function writeStatus(
     },
     [...(next.ready ? [{ type: 'Ready', ...next.ready }] : []), { type: 'Synced', ...next.synced }],
   );
+  // Written only when it differs: a resync that finds nothing changed costs the API server nothing.
+  if (sameStatus(stored, status)) return;
   await ctx.status.apply(topic, status);
+  ctx.written?.record(topic, status);
 }

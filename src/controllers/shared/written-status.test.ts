@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WrittenStatuses } from './written-status.ts';
+import { sameStatus, WrittenStatuses } from './written-status.ts';
 
 const obj = (resourceVersion: string, status: { n: number }, uid = 'u1') => ({
   metadata: { namespace: 'shop', name: 'pay', uid, resourceVersion },
@@ -21,5 +21,22 @@ describe('WrittenStatuses', () => {
     expect(statuses.current(obj('10', { n: 1 }, 'u2'))).toEqual({ n: 1 });
     statuses.forget({ namespace: 'shop', name: 'pay' });
     expect(statuses.current(obj('10', { n: 1 }))).toEqual({ n: 1 });
+  });
+});
+
+describe('sameStatus', () => {
+  it('ignores key order and undefined fields, and sees any changed value', () => {
+    const stored = { observedGeneration: 2, conditions: [{ type: 'Ready', status: 'True' }], backlog: 3 };
+    expect(
+      sameStatus(stored, {
+        backlog: 3,
+        conditions: [{ status: 'True', type: 'Ready' }],
+        observedGeneration: 2,
+        x: undefined,
+      }),
+    ).toBe(true);
+    expect(sameStatus(stored, { ...stored, backlog: 4 })).toBe(false);
+    expect(sameStatus(undefined, {})).toBe(true);
+    expect(sameStatus(stored, { ...stored, conditions: [{ type: 'Ready', status: 'False' }] })).toBe(false);
   });
 });
