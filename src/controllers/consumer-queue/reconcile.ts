@@ -50,8 +50,12 @@ import {
 
 /** Set to "true" to let the operator delete a queue (or its DLQ) that still holds messages. */
 export const ALLOW_DELETE_WITH_MESSAGES = 'pubsub.ecommerce.io/allow-delete-with-messages';
-/** How often a queue waiting for a topic looks again, should no topic event wake it first. */
-export const WAITING_RECHECK_MS = 30_000;
+/**
+ * How often a queue waiting for a topic looks again, should no topic event wake it first: the
+ * topic's events wake it (through the topic → queues index), so this is only a slow safety net,
+ * not a full AWS re-read every few seconds.
+ */
+export const WAITING_RECHECK_MS = 300_000;
 /** How often a deletion waiting for the queues to drain looks again. */
 export const BLOCKED_DELETE_RECHECK_MS = 15_000;
 /** The condition that says whether every subscription entry is in place. */

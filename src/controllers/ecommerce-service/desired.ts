@@ -293,10 +293,15 @@ export function selectorOf(svc: EcommerceService): Record<string, string> {
   return { [SERVICE_LABEL]: labelValue(svc.metadata?.name ?? '') };
 }
 
+/** Every object the operator owns carries this label; its informers watch only what carries it. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'pubsub-operator';
+export const MANAGED_BY_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+
 export function labelsOf(svc: EcommerceService): Record<string, string> {
   return {
     'app.kubernetes.io/name': labelValue(svc.metadata?.name ?? ''),
-    'app.kubernetes.io/managed-by': 'pubsub-operator',
+    [MANAGED_BY_LABEL]: MANAGED_BY,
     ...selectorOf(svc),
   };
 }

@@ -63,10 +63,17 @@ import { iamPolicy, kedaPolicy, trustPolicy } from './policy.ts';
 import { decideScale, scalingPolicyOf, type BacklogReading } from './scaling.ts';
 import type { ServiceSettings } from './settings.ts';
 import type { BacklogMetricSink, QueueAgeSource, ScalerMemory } from './sources.ts';
+import type { AppliedObjects } from './applied.ts';
+import { withOwner } from '../../runtime/apply.ts';
 import { sameStatus, type WrittenStatuses } from '../shared/written-status.ts';
 
-/** How often a service waiting for its queue or topics looks again, should no watch event wake it. */
-export const WAITING_RECHECK_MS = 30_000;
+/**
+ * How often a service waiting for its queue or topics looks again, should no watch event wake it:
+ * the events of the queue and topics wake it (see register.ts); this is only a safety net.
+ */
+export const WAITING_RECHECK_MS = 300_000;
+/** While the scaling decision holds, the backlog shown in status changes at most this often. */
+export const BACKLOG_STATUS_INTERVAL_MS = 60_000;
 /** How often a KEDA service looks again whether KEDA has been installed. */
 export const KEDA_RECHECK_MS = 30_000;
 
@@ -110,8 +117,10 @@ export interface EcommerceServiceServices {
   queues: Pick<QueueGateway, 'readBacklog'>;
   lookupQueue: QueueLookup;
   lookupTopic: TopicLookup;
-  /** An owned object as the informer caches hold it. */
+  /** An owned object as the informer caches hold it (only objects carrying the operator's label). */
   lookupOwned: (ref: ResourceRef, namespace: string, name: string) => KubeObject | undefined;
+  /** What was last applied of each owned object, so unchanged objects are not applied again. */
+  applied: AppliedObjects;
   kube: Pick<KubeClient, 'apply' | 'get' | 'delete'>;
   applyOwned<O extends KubeObject>(owner: KubeObject, obj: O): Promise<O>;
   status: { apply(obj: EcommerceService, status: EcommerceServiceStatus): Promise<unknown> };
@@ -151,6 +160,7 @@ export const reconcileEcommerceService: Reconciler<EcommerceService, EcommerceSe
   const svc = req.object;
   if (!svc) {
     ctx.scaler.forget(req.key);
+    ctx.applied.forget(req.key);
     ctx.written.forget({ namespace: req.namespace ?? '', name: req.name });
     return done();
   }
@@ -179,11 +189,48 @@ function failureOfService(error: unknown): Failure {
 const controllerUid = (obj: KubeObject | undefined): string | undefined =>
   obj?.metadata?.ownerReferences?.find((r) => r.controller === true)?.uid;
 
-/** An object of that name that is not this service's (no controller, or another one): never adopted. */
-function foreignObject(ctx: Ctx, svc: EcommerceService, ref: ResourceRef, name: string): string | undefined {
-  const existing = ctx.lookupOwned(ref, svc.metadata?.namespace ?? '', name);
+/**
+ * The owned object of that kind and name as it is now: from the cache, which holds only objects
+ * carrying the operator's label; one not there (created by an older version without the label, or
+ * not yet seen) is read from the API server, so it is still found, checked and adopted.
+ */
+async function currentOwned(
+  ctx: Ctx,
+  svc: EcommerceService,
+  ref: ResourceRef,
+  name: string,
+): Promise<KubeObject | undefined> {
+  const namespace = svc.metadata?.namespace ?? '';
+  return ctx.lookupOwned(ref, namespace, name) ?? (await ctx.kube.get(ref, namespace, name));
+}
+
+/** Why `existing` is not this service's (no controller, or another one): such an object is never adopted. */
+function foreignObject(
+  svc: EcommerceService,
+  ref: ResourceRef,
+  name: string,
+  existing: KubeObject | undefined,
+): string | undefined {
   if (!existing || controllerUid(existing) === svc.metadata?.uid) return undefined;
   return `${ref.kind} ${svc.metadata?.namespace}/${name} already exists and is not managed by this EcommerceService; it is left untouched. Delete it, or give the service another name${ref === SERVICE_ACCOUNTS ? ' or spec.serviceAccountName' : ''}`;
+}
+
+/**
+ * Applies an owned object unless the manifest is the one last applied and the object is as that
+ * apply left it; returns the object as it now is.
+ */
+async function ensureOwned<O extends KubeObject>(
+  ctx: Ctx,
+  key: string,
+  svc: EcommerceService,
+  desired: O,
+  current: KubeObject | undefined,
+): Promise<O> {
+  const manifest = withOwner(desired, svc);
+  if (current && ctx.applied.upToDate(key, manifest, current)) return current as O;
+  const written = await ctx.applyOwned(svc, desired);
+  ctx.applied.record(key, manifest, written);
+  return written;
 }
 
 /** Deletes an object of ours that the spec no longer asks for, as the cache knows it. */
@@ -196,8 +243,18 @@ async function removeCached(ctx: Ctx, svc: EcommerceService, ref: ResourceRef, n
   ctx.recorder.event(svc, 'Normal', 'Deleted', `Deleted ${ref.kind} ${name}: the spec no longer asks for it`);
 }
 
-/** Deletes the KEDA objects of this service, when KEDA is installed and they exist. */
-async function removeKedaObjects(ctx: Ctx, svc: EcommerceService): Promise<void> {
+/**
+ * Deletes the KEDA objects of this service, when KEDA is installed and they exist. Looked for once
+ * per generation of the service (and operator start): a Builtin or CPU poll reads nothing more.
+ */
+async function removeKedaObjects(ctx: Ctx, key: string, svc: EcommerceService): Promise<void> {
+  const note = `no KEDA objects at ${svc.metadata?.uid}/${svc.metadata?.generation}`;
+  if (ctx.applied.noted(key, note)) return;
+  await removeKedaObjectsNow(ctx, svc);
+  ctx.applied.note(key, note);
+}
+
+async function removeKedaObjectsNow(ctx: Ctx, svc: EcommerceService): Promise<void> {
   if (!(await ctx.keda.installed())) return;
   const namespace = svc.metadata?.namespace ?? '';
   const name = svc.metadata?.name ?? '';
@@ -230,10 +287,13 @@ async function applyService(key: string, svc: EcommerceService, ctx: Ctx): Promi
     return terminal('EnvNameCollision', message);
   }
   const badName = spec.port !== undefined ? serviceNameProblem(name) : undefined;
+  const currentAccount = await currentOwned(ctx, svc, SERVICE_ACCOUNTS, serviceAccount);
+  const currentDeployment = await currentOwned(ctx, svc, DEPLOYMENTS, name);
+  const currentService = spec.port !== undefined ? await currentOwned(ctx, svc, SERVICES, name) : undefined;
   const foreign = [
-    foreignObject(ctx, svc, SERVICE_ACCOUNTS, serviceAccount),
-    foreignObject(ctx, svc, DEPLOYMENTS, name),
-    ...(spec.port !== undefined ? [foreignObject(ctx, svc, SERVICES, name)] : []),
+    foreignObject(svc, SERVICE_ACCOUNTS, serviceAccount, currentAccount),
+    foreignObject(svc, DEPLOYMENTS, name, currentDeployment),
+    foreignObject(svc, SERVICES, name, currentService),
   ].filter((m): m is string => m !== undefined);
   const refusal = badName ?? foreign[0];
   if (refusal) {
@@ -263,19 +323,26 @@ async function applyService(key: string, svc: EcommerceService, ctx: Ctx): Promi
     return requeueAfter(WAITING_RECHECK_MS);
   }
 
-  // The owned objects, the ServiceAccount first: the pods need it to start.
-  await ctx.applyOwned(svc, desiredServiceAccount(svc));
+  // The owned objects, the ServiceAccount first: the pods need it to start. Each is applied only
+  // when it differs from what was last applied or has changed since.
+  await ensureOwned(ctx, key, svc, desiredServiceAccount(svc), currentAccount);
   const env = desiredEnv(spec, deps, ctx.settings);
-  let deployment = await ctx.applyOwned<Manifest & DeploymentState>(
+  let deployment = await ensureOwned<Manifest & DeploymentState>(
+    ctx,
+    key,
     svc,
     desiredDeployment(svc, env, gracePeriodSeconds(spec, deps.queue)),
+    currentDeployment,
   );
   const service = desiredService(svc);
-  if (service) await ctx.applyOwned(svc, service);
+  if (service) await ensureOwned(ctx, key, svc, service, currentService);
   else await removeCached(ctx, svc, SERVICES, name);
   const budget = desiredPodDisruptionBudget(svc);
-  if (budget && !foreignObject(ctx, svc, POD_DISRUPTION_BUDGETS, name)) await ctx.applyOwned(svc, budget);
-  else if (!budget) await removeCached(ctx, svc, POD_DISRUPTION_BUDGETS, name);
+  if (budget) {
+    const currentBudget = await currentOwned(ctx, svc, POD_DISRUPTION_BUDGETS, name);
+    if (!foreignObject(svc, POD_DISRUPTION_BUDGETS, name, currentBudget))
+      await ensureOwned(ctx, key, svc, budget, currentBudget);
+  } else await removeCached(ctx, svc, POD_DISRUPTION_BUDGETS, name);
 
   const scaled = await scale({ key, svc, deployment, queue: deps.queue }, ctx);
   if (scaled.replicas !== undefined) {
@@ -384,11 +451,18 @@ async function scale(inputs: ScaleInputs, ctx: Ctx): Promise<Scaled> {
   const { scaling } = svc.spec;
   const name = svc.metadata?.name ?? '';
   if (scaling.engine === 'CPU') {
-    await removeKedaObjects(ctx, svc);
+    await removeKedaObjects(ctx, key, svc);
     ctx.scaler.forget(key);
-    const foreign = foreignObject(ctx, svc, HORIZONTAL_POD_AUTOSCALERS, name);
+    const currentHpa = await currentOwned(ctx, svc, HORIZONTAL_POD_AUTOSCALERS, name);
+    const foreign = foreignObject(svc, HORIZONTAL_POD_AUTOSCALERS, name, currentHpa);
     if (foreign) return { condition: { status: 'False', reason: 'NotOwned', message: foreign } };
-    const hpa = await ctx.applyOwned(svc, desiredHorizontalPodAutoscaler(svc, DEFAULT_CPU_TARGET_PERCENT));
+    const hpa = await ensureOwned(
+      ctx,
+      key,
+      svc,
+      desiredHorizontalPodAutoscaler(svc, DEFAULT_CPU_TARGET_PERCENT),
+      currentHpa,
+    );
     const hpaStatus = (hpa as { status?: { desiredReplicas?: number; lastScaleTime?: string } }).status;
     const target = scaling.cpu?.targetUtilizationPercent ?? DEFAULT_CPU_TARGET_PERCENT;
     return {
@@ -420,8 +494,22 @@ async function scale(inputs: ScaleInputs, ctx: Ctx): Promise<Scaled> {
         nextMs: KEDA_RECHECK_MS,
       };
     }
-    await ctx.applyOwned(svc, desiredTriggerAuthentication(svc));
-    await ctx.applyOwned(svc, desiredScaledObject(svc, queue, ctx.settings));
+    // KEDA's kinds are not watched (KEDA may be missing): read, and applied only when they differ.
+    const namespace = svc.metadata?.namespace ?? '';
+    await ensureOwned(
+      ctx,
+      key,
+      svc,
+      desiredTriggerAuthentication(svc),
+      await ctx.kube.get(TRIGGER_AUTHENTICATIONS, namespace, name),
+    );
+    await ensureOwned(
+      ctx,
+      key,
+      svc,
+      desiredScaledObject(svc, queue, ctx.settings),
+      await ctx.kube.get(SCALED_OBJECTS, namespace, name),
+    );
     return {
       condition: {
         status: 'True',
@@ -431,7 +519,7 @@ async function scale(inputs: ScaleInputs, ctx: Ctx): Promise<Scaled> {
       drop: ['backlog', 'desiredReplicas'],
     };
   }
-  await removeKedaObjects(ctx, svc);
+  await removeKedaObjects(ctx, key, svc);
   return builtinScaler(inputs, ctx);
 }
 
@@ -454,18 +542,18 @@ export function scalerSetReplicas(deployment: DeploymentState): boolean {
  * no owner when nobody owned the field before) and the main apply, which never sets it, never
  * takes it away. Forced: whoever changed the count by hand (kubectl scale) loses it.
  */
-async function setReplicas(ctx: Ctx, svc: EcommerceService, replicas: number): Promise<void> {
+async function setReplicas(ctx: Ctx, key: string, svc: EcommerceService, replicas: number): Promise<void> {
   const name = svc.metadata?.name ?? '';
+  const patch = {
+    apiVersion: apiVersionOf(DEPLOYMENTS),
+    kind: DEPLOYMENTS.kind,
+    metadata: { name, namespace: svc.metadata?.namespace ?? '' },
+    spec: { replicas },
+  };
   try {
-    await ctx.kube.apply(
-      {
-        apiVersion: apiVersionOf(DEPLOYMENTS),
-        kind: DEPLOYMENTS.kind,
-        metadata: { name, namespace: svc.metadata?.namespace ?? '' },
-        spec: { replicas },
-      },
-      { fieldManager: SCALER_FIELD_MANAGER, force: true },
-    );
+    const written = await ctx.kube.apply(patch, { fieldManager: SCALER_FIELD_MANAGER, force: true });
+    // The replicas are the scaler's; what the main apply last sent still holds.
+    ctx.applied.advance(key, patch, written);
   } catch (error) {
     // Only a Deployment deleted since the main apply makes this one-field apply invalid (it would
     // create one without a template): retry, the next reconcile creates it again.
@@ -515,7 +603,7 @@ async function builtinScaler({ key, svc, deployment, queue }: ScaleInputs, ctx: 
     };
     if (current === wanted)
       return { condition: fixed, fields: { desiredReplicas: wanted }, drop: ['backlog'] };
-    await setReplicas(ctx, svc, wanted);
+    await setReplicas(ctx, key, svc, wanted);
     ctx.recorder.event(
       svc,
       'Normal',
@@ -549,21 +637,43 @@ async function builtinScaler({ key, svc, deployment, queue }: ScaleInputs, ctx: 
   // default of a new Deployment, or an HPA's) is no recommendation at all.
   const history = memory?.history ?? (scalerSetReplicas(deployment) ? undefined : []);
   const decision = decideScale(scalingPolicyOf(svc.spec), current, history, reading, now, memory?.ageActedAt);
+  const note = scaling.age && !ctx.ageSource ? AGE_NOT_APPLIED : '';
+  let condition: ConditionValue = {
+    status: decision.status,
+    reason: decision.reason,
+    message: decision.message + note,
+  };
+  let shownBacklog = reading.ok ? reading.backlog : undefined;
+  let backlogShownAt = memory?.backlogShownAt;
+  // While the decision holds, the backlog in status (and the Scaling message that quotes it)
+  // changes at most once per BACKLOG_STATUS_INTERVAL_MS: a busy queue does not turn every poll
+  // into a status write. A new decision is shown at once.
+  const shown = ctx.written.current(svc);
+  const shownScaling = shown?.conditions?.find((c) => c.type === 'Scaling');
+  const holds =
+    reading.ok &&
+    decision.replicas === current &&
+    shown?.desiredReplicas === decision.replicas &&
+    shownScaling?.status === decision.status &&
+    shownScaling.reason === decision.reason;
+  if (holds && backlogShownAt !== undefined && now - backlogShownAt < BACKLOG_STATUS_INTERVAL_MS) {
+    condition = { status: shownScaling.status, reason: shownScaling.reason, message: shownScaling.message };
+    shownBacklog = shown.backlog ?? shownBacklog;
+  } else if (reading.ok) backlogShownAt = now;
   ctx.scaler.set(key, {
     uid,
     generation,
     lastPollAt: now,
     history: decision.history,
     ageActedAt: decision.ageActedAt,
+    backlogShownAt,
   });
-  const note = scaling.age && !ctx.ageSource ? AGE_NOT_APPLIED : '';
-  const condition = { status: decision.status, reason: decision.reason, message: decision.message + note };
   if (!reading.ok) {
     ctx.log.warn({ reason: decision.reason, message: reading.message }, 'queue not measured; replicas kept');
     return { condition, nextMs: intervalMs };
   }
 
-  const fields: Fields = { desiredReplicas: decision.replicas, backlog: reading.backlog };
+  const fields: Fields = { desiredReplicas: decision.replicas, backlog: shownBacklog ?? reading.backlog };
   if (depth.publishBacklogMetric && ctx.metricSink) {
     const perReplica = reading.backlog / Math.max(1, decision.replicas);
     await ctx.metricSink
@@ -572,7 +682,7 @@ async function builtinScaler({ key, svc, deployment, queue }: ScaleInputs, ctx: 
   }
   if (decision.replicas === current) return { condition, fields, nextMs: intervalMs };
 
-  await setReplicas(ctx, svc, decision.replicas);
+  await setReplicas(ctx, key, svc, decision.replicas);
   ctx.recorder.event(svc, 'Normal', decision.reason, decision.message);
   ctx.log.info({ from: current, to: decision.replicas, backlog: reading.backlog }, 'scaled');
   return {

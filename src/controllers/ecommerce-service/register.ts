@@ -3,7 +3,7 @@
 // them, and the services its reconciles get.
 import type { QueueGateway } from '../../aws/queues.ts';
 import type { ConsumerQueue, EcommerceService, EventTopic } from '../../crds/index.ts';
-import type { Manager } from '../../runtime/manager.ts';
+import type { Manager, OwnedKind } from '../../runtime/manager.ts';
 import {
   DEPLOYMENTS,
   HORIZONTAL_POD_AUTOSCALERS,
@@ -12,7 +12,7 @@ import {
   SERVICES,
 } from '../../runtime/resources.ts';
 import { keyOf, type ReadonlyStore } from '../../runtime/store.ts';
-import { apiVersionOf, type KubeObject, type ResourceRef } from '../../runtime/types.ts';
+import { apiVersionOf, type KubeObject } from '../../runtime/types.ts';
 import { CONSUMER_QUEUES, ECOMMERCE_SERVICES, EVENT_TOPICS } from '../resources.ts';
 import {
   indexValue,
@@ -23,6 +23,8 @@ import {
 import type { OperatorSettings } from '../shared/settings.ts';
 import { kubeKedaDiscovery, reconcileEcommerceService, type EcommerceServiceServices } from './reconcile.ts';
 import { serviceSettingsFromEnv } from './settings.ts';
+import { AppliedObjects } from './applied.ts';
+import { MANAGED_BY_SELECTOR } from './desired.ts';
 import { ScalerMemory, type BacklogMetricSink, type QueueAgeSource } from './sources.ts';
 import { WrittenStatuses } from '../shared/written-status.ts';
 
@@ -41,13 +43,18 @@ export function servicesPublishingTo(services: ReadonlyStore<EcommerceService>, 
   return services.keysByIndex(REFERENCE_INDEXES.topics, indexValue(keyOfObject(topic)));
 }
 
-/** The kinds an EcommerceService owns and the controller watches. KEDA's are not among them. */
-export const OWNED_KINDS: readonly ResourceRef[] = [
-  SERVICE_ACCOUNTS,
-  DEPLOYMENTS,
-  SERVICES,
-  POD_DISRUPTION_BUDGETS,
-  HORIZONTAL_POD_AUTOSCALERS,
+/**
+ * The kinds an EcommerceService owns and the controller watches, KEDA's not among them: only the
+ * objects carrying the operator's label (every owned manifest has it), so the cluster's other
+ * Deployments and ServiceAccounts cost no memory; and of the kinds whose spec and status the
+ * controller never reads, only metadata (who owns them, their resourceVersion).
+ */
+export const OWNED_KINDS: readonly OwnedKind[] = [
+  { ref: SERVICE_ACCOUNTS, view: { labelSelector: MANAGED_BY_SELECTOR, keep: 'metadata' } },
+  { ref: DEPLOYMENTS, view: { labelSelector: MANAGED_BY_SELECTOR } },
+  { ref: SERVICES, view: { labelSelector: MANAGED_BY_SELECTOR, keep: 'metadata' } },
+  { ref: POD_DISRUPTION_BUDGETS, view: { labelSelector: MANAGED_BY_SELECTOR, keep: 'metadata' } },
+  { ref: HORIZONTAL_POD_AUTOSCALERS, view: { labelSelector: MANAGED_BY_SELECTOR } },
 ];
 
 export interface EcommerceServiceParts {
@@ -77,7 +84,7 @@ export function registerEcommerceServiceController(manager: Manager, parts: Ecom
   serviceInformer.addIndex(REFERENCE_INDEXES.queues, (s) => queueKeysOfService(s).map(indexValue));
   serviceInformer.addIndex(REFERENCE_INDEXES.topics, (s) => topicKeysOfService(s).map(indexValue));
   const owned = new Map(
-    OWNED_KINDS.map((ref) => [`${apiVersionOf(ref)}/${ref.kind}`, manager.informer(ref)]),
+    OWNED_KINDS.map(({ ref, view }) => [`${apiVersionOf(ref)}/${ref.kind}`, manager.informer(ref, view)]),
   );
 
   manager.addController<EcommerceService, Omit<EcommerceServiceServices, Provided>>({
@@ -105,6 +112,7 @@ export function registerEcommerceServiceController(manager: Manager, parts: Ecom
       },
       keda: kubeKedaDiscovery(manager.client),
       scaler: new ScalerMemory(),
+      applied: new AppliedObjects(),
       written: new WrittenStatuses(),
       now: Date.now,
       ageSource: parts.ageSource,

@@ -43,6 +43,8 @@ interface ScalerState {
   history: Recommendation[];
   /** Timestamp of the last age data point the scaler scaled up on; a point acts once. */
   ageActedAt?: number | undefined;
+  /** When the backlog shown in status was last refreshed (see BACKLOG_STATUS_INTERVAL_MS). */
+  backlogShownAt?: number | undefined;
 }
 
 /**
