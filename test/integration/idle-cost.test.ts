@@ -26,12 +26,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  console.log(
-    operator.lines
-      .slice(0, 30)
-      .map((l) => JSON.stringify(l))
-      .join('\n'),
-  );
   kubectl(['delete', '-n', ns, 'deployment/unrelated', 'serviceaccount/unrelated', '--ignore-not-found']);
   await deleteAll(ns, ['ecommerceservices', 'consumerqueues', 'eventtopics']).catch(() => undefined);
   await operator?.stop();

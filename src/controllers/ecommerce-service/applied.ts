@@ -39,7 +39,7 @@ export class AppliedObjects {
 
   record(owner: string, desired: KubeObject, written: KubeObject): void {
     let objects = this.byOwner.get(owner);
-    if (!objects) this.byOwner.set(owner, (objects = new Map()));
+    if (!objects) this.byOwner.set(owner, (objects = new Map<string, Applied>()));
     objects.set(objectKey(desired), {
       digest: digestOf(desired),
       resourceVersion: written.metadata?.resourceVersion,
