@@ -10,7 +10,9 @@ interface Write {
   body: Record<string, unknown>;
 }
 
-function setup(opts: { patchFails?: KubeApiError; burstPerObject?: number } = {}) {
+function setup(
+  opts: { patchFails?: KubeApiError; createFails?: KubeApiError; burstPerObject?: number } = {},
+) {
   const clock = new FakeClock();
   const writes: Write[] = [];
   const client = {
@@ -20,7 +22,7 @@ function setup(opts: { patchFails?: KubeApiError; burstPerObject?: number } = {}
         name: body.metadata.name,
         body: body,
       });
-      return Promise.resolve(body);
+      return opts.createFails ? Promise.reject(opts.createFails) : Promise.resolve(body);
     },
     patch: (_ref: unknown, _ns: string, name: string, _type: string, body: Record<string, unknown>) => {
       writes.push({ verb: 'patch', name, body });
@@ -132,5 +134,30 @@ describe('KubeEventRecorder', () => {
 
   it('formats MicroTime with six fractional digits', () => {
     expect(microTime(Date.parse('2025-01-02T03:04:05.678Z'))).toBe('2025-01-02T03:04:05.678000Z');
+  });
+
+  it('sends nothing more into a namespace the API server says is being deleted', async () => {
+    const refusal = new KubeApiError(
+      403,
+      'POST /apis/events.k8s.io/v1/namespaces/shop/events: events "x" is forbidden: unable to create new content in namespace shop because it is being terminated',
+      { reason: 'Forbidden', code: 403, details: { causes: [{ reason: 'NamespaceTerminating' }] } },
+    );
+    const { recorder, writes, clock } = setup({ createFails: refusal });
+    recorder.event(topic, 'Normal', 'Deleted', 'Deleted SNS topic');
+    await recorder.flush();
+    recorder.event(topic, 'Normal', 'Unsubscribed', 'Removed a subscription');
+    recorder.event(
+      { ...topic, metadata: { ...topic.metadata, name: 'other', uid: 'u-2' } },
+      'Normal',
+      'Deleted',
+      'x',
+    );
+    await recorder.flush();
+    expect(writes).toHaveLength(1);
+    // A namespace of that name made again later gets Events again.
+    clock.advance(301_000);
+    recorder.event(topic, 'Normal', 'Created', 'Created SNS topic');
+    await recorder.flush();
+    expect(writes).toHaveLength(2);
   });
 });

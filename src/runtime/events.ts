@@ -1,5 +1,5 @@
 import { realClock, type Clock, type Timer } from './clock.ts';
-import { isNotFound, type KubeClient } from './kube.ts';
+import { isForbidden, isNotFound, KubeApiError, type KubeClient } from './kube.ts';
 import { silentLogger, type Logger } from './logging.ts';
 import { EVENTS } from './resources.ts';
 import type { KubeObject } from './types.ts';
@@ -12,6 +12,19 @@ export interface EventRecorder {
 }
 
 const MAX_NOTE = 1024;
+
+/** How long a namespace found terminating gets no Events (it is normally gone well before). */
+const TERMINATING_NAMESPACE_MS = 300_000;
+
+/** Whether the API server refused a write because its namespace is being deleted. */
+export function isNamespaceTerminating(err: unknown): boolean {
+  if (!isForbidden(err) || !(err instanceof KubeApiError)) return false;
+  const causes = (err.status?.details as { causes?: { reason?: string }[] } | undefined)?.causes ?? [];
+  return (
+    causes.some((c) => c.reason === 'NamespaceTerminating') ||
+    /because it is being terminated/.test(err.message)
+  );
+}
 
 /** events.k8s.io MicroTime: RFC 3339 with exactly six fractional digits. */
 export function microTime(ms: number): string {
@@ -75,6 +88,8 @@ export class KubeEventRecorder implements EventRecorder {
   private readonly maxSeries: number;
   private readonly series = new Map<string, Series>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /** Namespaces found terminating, until when their Events are dropped: the API server refuses them. */
+  private readonly terminating = new Map<string, number>();
   private pending = new Set<Promise<void>>();
 
   constructor(opts: KubeEventRecorderOptions) {
@@ -95,6 +110,14 @@ export class KubeEventRecorder implements EventRecorder {
     if (!obj.apiVersion || !obj.kind || !meta.name) {
       this.log.warn({ reason }, 'cannot record an event about an object without apiVersion, kind and name');
       return;
+    }
+    const closedUntil = this.terminating.get(meta.namespace || 'default');
+    if (closedUntil !== undefined) {
+      if (this.clock.now() < closedUntil) {
+        this.log.debug({ reason, object: meta.name }, 'event dropped: its namespace is being deleted');
+        return;
+      }
+      this.terminating.delete(meta.namespace || 'default');
     }
     const note = message.length > MAX_NOTE ? `${message.slice(0, MAX_NOTE - 3)}...` : message;
     const objectId = meta.uid ?? `${meta.namespace ?? ''}/${obj.kind}/${meta.name}`;
@@ -200,6 +223,15 @@ export class KubeEventRecorder implements EventRecorder {
     try {
       await this.client.create(EVENTS, body);
     } catch (err) {
+      if (isNamespaceTerminating(err)) {
+        // Expected while a namespace is deleted with its objects: say nothing more to it.
+        this.terminating.set(s.namespace, this.clock.now() + TERMINATING_NAMESPACE_MS);
+        this.log.debug(
+          { namespace: s.namespace, reason },
+          'namespace is being deleted: no more events to it',
+        );
+        return;
+      }
       this.log.warn({ err, reason, object: meta.name }, 'could not record event');
     }
   }
@@ -210,6 +242,10 @@ export class KubeEventRecorder implements EventRecorder {
       () => false,
       (err: unknown) => {
         if (isNotFound(err)) return true;
+        if (isNamespaceTerminating(err)) {
+          this.terminating.set(s.namespace, this.clock.now() + TERMINATING_NAMESPACE_MS);
+          return false;
+        }
         this.log.warn({ err, reason: s.what.reason }, 'could not update event series');
         return false;
       },

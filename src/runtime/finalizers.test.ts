@@ -162,4 +162,20 @@ describe('withFinalizer', () => {
     expect(calls).toEqual([]);
     expect(patches).toHaveLength(0);
   });
+
+  it('takes a finalizer patch refused for a stale object (422 failed test, 409) as no failure: the newer version comes back', async () => {
+    for (const code of [409, 422]) {
+      const { client, patches } = fakeClient(new KubeApiError(code, 'the server rejected our request'));
+      const { h } = handlers(done());
+      expect(await withFinalizer(client, widget(), F, h)).toEqual(done());
+      expect(await withFinalizer(client, deleting(), F, h)).toEqual(done());
+      expect(patches).toHaveLength(2);
+    }
+  });
+
+  it('passes any other refusal of the finalizer patch on', async () => {
+    const { client } = fakeClient(new KubeApiError(403, 'forbidden'));
+    const { h } = handlers(done());
+    await expect(withFinalizer(client, widget(), F, h)).rejects.toThrow('forbidden');
+  });
 });

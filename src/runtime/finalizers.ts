@@ -1,5 +1,5 @@
 import { done, type ReconcileResult } from './controller.ts';
-import { isNotFound, type KubeClient } from './kube.ts';
+import { isConflict, isInvalid, isNotFound, type KubeClient } from './kube.ts';
 import type { KubeObject } from './types.ts';
 
 /** The part of KubeClient the finalizer helpers use, so they can be tested with a fake. */
@@ -103,14 +103,32 @@ export async function withFinalizer<T extends KubeObject>(
     if (!hasFinalizer(obj, finalizer)) return done();
     const result = await handlers.cleanup(obj);
     if (result.kind !== 'done') return result;
-    await removeFinalizer(client, obj, finalizer);
+    await expectingChange(() => removeFinalizer(client, obj, finalizer));
     return done();
   }
   if (!hasFinalizer(obj, finalizer)) {
     // Only add it: the update event of this very patch brings the object straight back, so the
     // work happens once, on an object that carries its finalizer, instead of twice.
-    await ensureFinalizer(client, obj, finalizer);
+    await expectingChange(() => ensureFinalizer(client, obj, finalizer));
     return done();
   }
   return handlers.apply(obj);
+}
+
+/**
+ * Whether a finalizer patch failed only because the object changed since it was read: the write
+ * conflicted (409), or its test of the resourceVersion or of the finalizers failed, which the API
+ * server answers with 422 (the patch holds nothing else it could refuse). Expected with a cache:
+ * the newer version's watch event reconciles the object again, so it is not a failure.
+ */
+export function isStaleObject(err: unknown): boolean {
+  return isConflict(err) || isInvalid(err);
+}
+
+async function expectingChange(patch: () => Promise<unknown>): Promise<void> {
+  try {
+    await patch();
+  } catch (err) {
+    if (!isStaleObject(err)) throw err;
+  }
 }
