@@ -38,7 +38,11 @@ export interface Backlog {
 
 export interface QueueGateway {
   /** GetQueueUrl + GetQueueAttributes(All) + ListQueueTags; undefined when there is no such queue. */
-  readQueue(name: string): Promise<QueueState | undefined>;
+  /**
+   * The queue of that name, or undefined. `knownUrl` (from status) spares the GetQueueUrl call of a
+   * resync when it names the same queue; a URL that no longer answers falls back to the lookup.
+   */
+  readQueue(name: string, knownUrl?: string): Promise<QueueState | undefined>;
   /** CreateQueue with attributes and tags in the one call. */
   createQueue(name: string, attributes: DesiredAttributes, tags: Tags): Promise<{ url: string; arn: string }>;
   /** One SetQueueAttributes for the whole delta; nothing for an empty one. */
@@ -56,6 +60,18 @@ export interface QueueGateway {
 }
 
 const sqs = (operation: string, resource: string): CallContext => ({ service: 'sqs', operation, resource });
+
+/** The queue name an SQS queue URL ends in. */
+export function queueNameOfUrl(url: string): string | undefined {
+  try {
+    return new URL(url).pathname
+      .split('/')
+      .filter((part) => part !== '')
+      .pop();
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The ARN of the queue at `url`: SQS queue URLs end in `/<account>/<name>`, so no call is needed.
@@ -84,12 +100,21 @@ export class SqsQueueGateway implements QueueGateway {
     this.region = region;
   }
 
-  async readQueue(name: string): Promise<QueueState | undefined> {
+  async readQueue(name: string, knownUrl?: string): Promise<QueueState | undefined> {
+    if (knownUrl && queueNameOfUrl(knownUrl) === name) {
+      const known = await this.readQueueAt(name, knownUrl);
+      if (known) return known;
+    }
     const located = await unlessNotFound(sqs('GetQueueUrl', name), () =>
       this.client.send(new GetQueueUrlCommand({ QueueName: name })),
     );
     const url = located?.QueueUrl;
     if (!url) return undefined;
+    return this.readQueueAt(name, url);
+  }
+
+  /** Attributes and tags of the queue at `url`; undefined when it does not answer there. */
+  private async readQueueAt(name: string, url: string): Promise<QueueState | undefined> {
     const described = await unlessNotFound(sqs('GetQueueAttributes', name), () =>
       this.client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] })),
     );

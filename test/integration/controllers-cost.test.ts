@@ -42,10 +42,20 @@ async function settle(name: string, count: number): Promise<void> {
 }
 
 describe('AWS calls of one ConsumerQueue with one subscription', () => {
-  it('creating it costs six calls, all of them needed', async () => {
+  it('creating its topic costs the ownership check and CreateTopic with attributes and tags', async () => {
+    proxy.resetCounts();
     applyObject(ns, 'eventtopics', 'orders', {});
     await waitForCondition(ns, 'eventtopics', 'orders', 'Ready', 'True');
     await new Promise((r) => setTimeout(r, 1_000));
+    // The account id, once per process, for the topic's ARN.
+    const { 'sts:GetCallerIdentity': _account, ...counts } = proxy.counts();
+    expect(counts).toEqual({
+      'sns:GetTopicAttributes': 1, // not there yet: nobody else's topic is taken over
+      'sns:CreateTopic': 1,
+    });
+  });
+
+  it('creating it costs five calls, all of them needed', async () => {
     proxy.resetCounts();
 
     applyObject(ns, 'consumerqueues', 'payments', { subscriptions: [{ topicRef: { name: 'orders' } }] });
@@ -55,16 +65,16 @@ describe('AWS calls of one ConsumerQueue with one subscription', () => {
     const counts = proxy.counts();
     console.log('create cost', counts);
     expect(counts).toEqual({
-      'sqs:GetQueueUrl': 2, // DLQ and queue: not there yet
-      'sqs:CreateQueue': 2, // DLQ first, then the queue with its RedrivePolicy and Policy
-      'sns:ListSubscriptionsByTopic': 1, // the queue's subscriptions are always found from AWS
+      'sqs:GetQueueUrl': 2, // DLQ and queue: not there yet, so nobody else's is taken over
+      'sqs:CreateQueue': 2, // DLQ first, then the queue with its RedrivePolicy, Policy and tags
+      // No listing of subscriptions: a queue that never existed for this object has none of ours.
       'sns:Subscribe': 1,
     });
     // Its own status write does not trigger another reconcile.
     expect(reconciles('payments')).toBe(2);
   });
 
-  it('a resync costs eight reads and no write', async () => {
+  it('a resync costs two reads per object (queue, DLQ, subscription) and no write', async () => {
     proxy.resetCounts();
     const before = reconciles('payments');
     kubectl(['annotate', '-n', ns, 'consumerqueues/payments', `resync=${Date.now()}`]);
@@ -75,7 +85,7 @@ describe('AWS calls of one ConsumerQueue with one subscription', () => {
     // The first read of a DLQ per process also asks once whether the endpoint knows RedriveAllowPolicy.
     expect(attributes === 2 || attributes === 3).toBe(true);
     expect(rest).toEqual({
-      'sqs:GetQueueUrl': 2,
+      // No GetQueueUrl: the URLs in status are read directly (ownership still from the tags).
       'sqs:ListQueueTags': 2,
       // The subscriptions into this queue are found from AWS, never trusted from status: one
       // listing per topic, then the attributes of the one found, to compare with the spec.

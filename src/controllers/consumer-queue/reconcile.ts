@@ -256,8 +256,12 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   const redriveOn = cq.spec.deadLetter.enabled && cq.spec.deadLetter.snsRedrive;
 
   // Read: the queue, then the subscriptions that deliver into it, from AWS.
-  const queueRead = await runPart(ctx, 'queue', () => ctx.queues.readQueue(names.queue));
+  // The URL in status spares a lookup (a read: ownership still comes from the tags read there).
+  const queueRead = await runPart(ctx, 'queue', () => ctx.queues.readQueue(names.queue, cq.status?.queueUrl));
   const listed = await runPart(ctx, 'subscriptions', async () => {
+    // A queue that does not exist and never did for this object (status has no URL) has no
+    // subscription of ours: ours are made after the queue. Nothing to list.
+    if (queueRead.ok && !queueRead.value && !cq.status?.queueUrl) return [];
     const topicArns = topicsOfInterest(cq, ctx.lookupTopic);
     if (queueRead.ok && statusLost(cq, queueRead.value, ctx.settings.clusterName)) {
       // Status does not say which topics ever delivered here: ask the whole account.
@@ -284,7 +288,7 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   if (desired.deadLetter) {
     const wanted = desired.deadLetter;
     deadLetter = await runPart(ctx, 'deadLetterQueue', async () => {
-      const actual = await ctx.queues.readQueue(names.deadLetter);
+      const actual = await ctx.queues.readQueue(names.deadLetter, cq.status?.deadLetterQueueUrl);
       const ensured = await ensureQueue(ctx, cq, await withoutUnsupported(ctx, wanted, actual), actual);
       return 'refused' in ensured ? ensured : { ...ensured, state: actual };
     });
