@@ -75,6 +75,17 @@ describe('an idle operator', () => {
     );
     await new Promise((r) => setTimeout(r, 3_000));
     proxy.reset();
+    const versions = async () =>
+      Promise.all(
+        (
+          [
+            ['eventtopics', 'orders'],
+            ['consumerqueues', 'work'],
+            ['ecommerceservices', 'worker'],
+          ] as const
+        ).map(async ([plural, name]) => (await getObject(ns, plural, name))?.metadata),
+      );
+    const before = await versions();
     const polls = reconciles('ecommerceservice', 'worker');
     const queueRuns = reconciles('consumerqueue', 'work');
     const topicRuns = reconciles('eventtopic', 'orders');
@@ -88,6 +99,8 @@ describe('an idle operator', () => {
     );
     const writes = proxy.writes(`/namespaces/${ns}/`);
     expect(writes.map((w) => `${w.verb} ${w.path}`)).toEqual([]);
+    // Status unchanged: the same resourceVersion on all three.
+    expect(await versions()).toEqual(before);
   });
 
   it('keeps unrelated Deployments and ServiceAccounts out of its caches', async () => {
@@ -107,5 +120,37 @@ describe('an idle operator', () => {
     const after = await scrape();
     expect(cachedObjects(after, 'deployments')).toBe(deployments);
     expect(cachedObjects(after, 'serviceaccounts')).toBe(accounts);
+  });
+
+  it('finds and adopts an owned object without the label, as an older version made it', async () => {
+    kubectl(['label', '-n', ns, 'serviceaccount/worker', 'app.kubernetes.io/managed-by-']);
+    await eventually(
+      () => {
+        const labels = JSON.parse(
+          kubectl(['get', '-n', ns, 'serviceaccount/worker', '-o', 'jsonpath={.metadata.labels}']) || '{}',
+        ) as Record<string, string>;
+        return Promise.resolve(labels['app.kubernetes.io/managed-by'] === 'pubsub-operator' || undefined);
+      },
+      { timeoutMs: 30_000, what: 'the label put back on the ServiceAccount' },
+    );
+  });
+
+  it('still refuses an unlabelled object of that name that is not its own', async () => {
+    // The unrelated ServiceAccount is in no cache; the service that names it must not take it over.
+    applyObject(ns, 'ecommerceservices', 'borrower', {
+      image: 'ghcr.io/example/worker:1.0.0',
+      serviceAccountName: 'unrelated',
+      scaling: { engine: 'Builtin', minReplicas: 1, maxReplicas: 1 },
+    });
+    await waitForCondition(ns, 'ecommerceservices', 'borrower', 'Ready', 'False', 'NotOwned');
+    const owners = kubectl([
+      'get',
+      '-n',
+      ns,
+      'serviceaccount/unrelated',
+      '-o',
+      'jsonpath={.metadata.ownerReferences}',
+    ]);
+    expect(owners).toBe('');
   });
 });
