@@ -101,6 +101,9 @@ describe('an idle operator', () => {
     expect(writes.map((w) => `${w.verb} ${w.path}`)).toEqual([]);
     // Status unchanged: the same resourceVersion on all three.
     expect(await versions()).toEqual(before);
+    // Nothing on the way was an error: an expected conflict of the finalizer patch is not one.
+    const errors = operator.lines.filter((l) => ['error', 'fatal', 50, 60].includes(l.level as never));
+    expect(errors.map((l) => l.msg)).toEqual([]);
   });
 
   it('keeps unrelated Deployments and ServiceAccounts out of its caches', async () => {
