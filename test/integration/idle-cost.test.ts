@@ -11,13 +11,16 @@ import { CountingKubeProxy } from './support/kube-proxy.ts';
 import { startOperator, type OperatorProcess } from './support/operator.ts';
 
 const ns = crdTestNamespace('idle');
+// Deleted by the last test, with its objects: made and removed here, not by crdTestNamespace.
+const doomed = uniqueName('idle-gone');
 let proxy: CountingKubeProxy;
 let operator: OperatorProcess;
 
 beforeAll(async () => {
+  kubectl(['create', 'namespace', doomed]);
   proxy = await CountingKubeProxy.start(bedEnv()['KUBECONFIG'] ?? '');
   operator = await startOperator({
-    namespaces: [ns],
+    namespaces: [ns, doomed],
     clusterName: uniqueName('idle'),
     kubeconfig: proxy.kubeconfig,
     // Resyncs come round every ten seconds (the shortest allowed), so some fall into the idle window.
@@ -26,6 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  kubectl(['delete', 'namespace', doomed, '--ignore-not-found', '--wait=false']);
   kubectl(['delete', '-n', ns, 'deployment/unrelated', 'serviceaccount/unrelated', '--ignore-not-found']);
   await deleteAll(ns, ['ecommerceservices', 'consumerqueues', 'eventtopics']).catch(() => undefined);
   await operator?.stop();
@@ -155,5 +159,32 @@ describe('an idle operator', () => {
       'jsonpath={.metadata.ownerReferences}',
     ]);
     expect(owners).toBe('');
+  });
+
+  it('sends no more Events into a namespace once the API server says it is being deleted', async () => {
+    applyObject(doomed, 'eventtopics', 'orders', {});
+    applyObject(doomed, 'consumerqueues', 'work', { subscriptions: [{ topicRef: { name: 'orders' } }] });
+    await waitForCondition(doomed, 'consumerqueues', 'work', 'Ready', 'True');
+    proxy.reset();
+    // Deleting the namespace deletes the topic and the queue; each deletion has Events to tell.
+    kubectl(['delete', 'namespace', doomed, '--wait=false']);
+    await eventually(
+      () => {
+        try {
+          kubectl(['get', 'namespace', doomed]);
+          return Promise.resolve(undefined);
+        } catch {
+          return Promise.resolve(true);
+        }
+      },
+      { timeoutMs: 90_000, what: `namespace ${doomed} gone` },
+    );
+    const events = proxy.writes(`/namespaces/${doomed}/events`);
+    // The first refusal closes the namespace to Events: requests already on their way when it came
+    // back are refused too, but none is sent after it.
+    const refusals = events.filter((e) => e.status === 403).map((e) => e.answered ?? 0);
+    expect(refusals.length).toBeGreaterThan(0);
+    const closedAt = Math.min(...refusals);
+    expect(events.filter((e) => e.arrived > closedAt).map((e) => `${e.verb} ${e.path}`)).toEqual([]);
   });
 });
