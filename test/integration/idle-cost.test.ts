@@ -6,7 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bedEnv, eventually, uniqueName } from './support/bed.ts';
 import { crdTestNamespace, kubectl } from './support/crds.ts';
-import { applyObject, deleteAll, getObject, waitForCondition } from './support/controllers.ts';
+import {
+  applyObject,
+  deleteAll,
+  deleteObject,
+  getObject,
+  waitForCondition,
+  waitGone,
+} from './support/controllers.ts';
 import { CountingKubeProxy } from './support/kube-proxy.ts';
 import { startOperator, type OperatorProcess } from './support/operator.ts';
 
@@ -186,5 +193,20 @@ describe('an idle operator', () => {
     expect(refusals.length).toBeGreaterThan(0);
     const closedAt = Math.min(...refusals);
     expect(events.filter((e) => e.arrived > closedAt).map((e) => `${e.verb} ${e.path}`)).toEqual([]);
+  });
+
+  it('deletes a queue whose topic is already gone without an error or a backoff', async () => {
+    applyObject(ns, 'eventtopics', 'short-lived', {});
+    applyObject(ns, 'consumerqueues', 'outlives', { subscriptions: [{ topicRef: { name: 'short-lived' } }] });
+    await waitForCondition(ns, 'consumerqueues', 'outlives', 'Ready', 'True');
+    const from = operator.lines.length;
+    await deleteObject(ns, 'eventtopics', 'short-lived');
+    await waitGone(ns, 'eventtopics', 'short-lived');
+    await deleteObject(ns, 'consumerqueues', 'outlives');
+    await waitGone(ns, 'consumerqueues', 'outlives');
+    const troubles = operator.lines
+      .slice(from)
+      .filter((l) => ['error', 'fatal', 'warn', 40, 50, 60].includes(l.level as never));
+    expect(troubles.map((l) => `${l.msg}: ${JSON.stringify(l['err'] ?? '')}`)).toEqual([]);
   });
 });
