@@ -81,7 +81,13 @@ export function isUnsupportedAction(error: unknown): boolean {
   return status === 500 && (shape.name === 'SyntaxError' || /Deserialization error/i.test(message));
 }
 
-const MOVE_STATUSES: ReadonlySet<string> = new Set(['RUNNING', 'COMPLETED', 'CANCELLING', 'CANCELLED', 'FAILED']);
+const MOVE_STATUSES: ReadonlySet<string> = new Set([
+  'RUNNING',
+  'COMPLETED',
+  'CANCELLING',
+  'CANCELLED',
+  'FAILED',
+]);
 
 export class SqsMessageMoveGateway implements MessageMoveGateway {
   private readonly client: Pick<SQSClient, 'send'>;
@@ -96,11 +102,14 @@ export class SqsMessageMoveGateway implements MessageMoveGateway {
         new StartMessageMoveTaskCommand({
           SourceArn: request.sourceArn,
           DestinationArn: request.destinationArn,
-          ...(request.maxPerSecond !== undefined ? { MaxNumberOfMessagesPerSecond: request.maxPerSecond } : {}),
+          ...(request.maxPerSecond !== undefined
+            ? { MaxNumberOfMessagesPerSecond: request.maxPerSecond }
+            : {}),
         }),
       ),
     );
-    if (!TaskHandle) throw new Error(`StartMessageMoveTask from ${request.sourceArn} returned no task handle`);
+    if (!TaskHandle)
+      throw new Error(`StartMessageMoveTask from ${request.sourceArn} returned no task handle`);
     return TaskHandle;
   }
 

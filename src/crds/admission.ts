@@ -54,7 +54,9 @@ export function topicReferencePolicy(list: TopicReferenceList): Record<string, u
   const byArnMessage =
     `'${path}[' + string(variables.keys.lastIndexOf(${first})) + '].${list.arnField ?? ''} names ' + ${first} + ` +
     `', as ${path}[' + string(variables.keys.indexOf(${first})) + '] does: each topic may appear only once'`;
-  const message = list.arnField ? `${first}.startsWith('arn:') ? ${byArnMessage} : ${byRefMessage}` : byRefMessage;
+  const message = list.arnField
+    ? `${first}.startsWith('arn:') ? ${byArnMessage} : ${byRefMessage}`
+    : byRefMessage;
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicy',
@@ -170,7 +172,10 @@ export function redriveRequestPolicy(): Record<string, unknown> {
 /** Every admission object, policies first. */
 export function admissionObjects(): Record<string, unknown>[] {
   return [
-    ...TOPIC_REFERENCE_LISTS.flatMap((list) => [topicReferencePolicy(list), topicReferencePolicyBinding(list)]),
+    ...TOPIC_REFERENCE_LISTS.flatMap((list) => [
+      topicReferencePolicy(list),
+      topicReferencePolicyBinding(list),
+    ]),
     redriveRequestPolicy(),
     {
       apiVersion: 'admissionregistration.k8s.io/v1',

@@ -134,10 +134,13 @@ export const SubscriptionSchema = z
       .describe('Deliver the message body as published, without the SNS JSON envelope. Default true.'),
   })
   .meta(
-    doc('A subscription of this queue to an EventTopic (topicRef) or to an SNS topic named by ARN (topicArn).', {
-      rule: 'has(self.topicRef) != has(self.topicArn)',
-      message: 'subscriptions: each entry names its topic with exactly one of topicRef and topicArn',
-    }),
+    doc(
+      'A subscription of this queue to an EventTopic (topicRef) or to an SNS topic named by ARN (topicArn).',
+      {
+        rule: 'has(self.topicRef) != has(self.topicArn)',
+        message: 'subscriptions: each entry names its topic with exactly one of topicRef and topicArn',
+      },
+    ),
   );
 export type Subscription = z.output<typeof SubscriptionSchema>;
 
@@ -428,7 +431,9 @@ export const ConsumerQueueStatusSchema = z
                 namespace: z.string().describe('Namespace of the EventTopic.'),
               })
               .optional()
-              .describe('The EventTopic, with its namespace resolved; absent for an entry naming its topic by ARN.'),
+              .describe(
+                'The EventTopic, with its namespace resolved; absent for an entry naming its topic by ARN.',
+              ),
             state: z
               .enum(SUBSCRIPTION_STATES)
               .optional()

@@ -11,7 +11,9 @@ const REGION = '[a-z]{2}(-[a-z]+)+-[0-9]';
 const ACCOUNT = '[0-9]{12}';
 
 /** An SNS topic's ARN; the topic name is 1-256 letters, digits, '-' and '_', '.fifo' for FIFO. */
-export const SNS_TOPIC_ARN = new RegExp(`^${PARTITION}:sns:${REGION}:${ACCOUNT}:[A-Za-z0-9_-]{1,251}(\\.fifo)?$`);
+export const SNS_TOPIC_ARN = new RegExp(
+  `^${PARTITION}:sns:${REGION}:${ACCOUNT}:[A-Za-z0-9_-]{1,251}(\\.fifo)?$`,
+);
 export const S3_BUCKET_ARN = new RegExp(`^${PARTITION}:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`);
 /** A rule of the default or of a custom event bus: rule/<name> or rule/<bus>/<name>. */
 export const EVENTBRIDGE_RULE_ARN = new RegExp(
@@ -40,7 +42,11 @@ export const eventBridgeRuleArn = () =>
   );
 export const accountId = () => formatted(ACCOUNT_ID, 12, 'must be a 12-digit AWS account id');
 export const iamRoleArn = () =>
-  formatted(IAM_ROLE_ARN, 2048, 'must be an IAM role ARN: arn:aws:iam::<12-digit account>:role/<path and name>');
+  formatted(
+    IAM_ROLE_ARN,
+    2048,
+    'must be an IAM role ARN: arn:aws:iam::<12-digit account>:role/<path and name>',
+  );
 export const servicePrincipal = () =>
   formatted(
     SERVICE_PRINCIPAL,
@@ -73,7 +79,9 @@ export const AllowedSenderSchema = z
       ),
     accountId: accountId()
       .optional()
-      .describe('An AWS account whose principals may send to this queue (sqs:SendMessage), as its IAM policies allow.'),
+      .describe(
+        'An AWS account whose principals may send to this queue (sqs:SendMessage), as its IAM policies allow.',
+      ),
     sourceAccount: accountId()
       .optional()
       .describe(
@@ -81,15 +89,20 @@ export const AllowedSenderSchema = z
       ),
   })
   .meta(
-    doc('One principal allowed to send messages to this queue: exactly one of snsTopicArn, s3BucketArn, eventBridgeRuleArn or accountId.', {
-      rule: exactlyOneOf(SENDER_FIELDS),
-      message: 'allowedSenders: each entry needs exactly one of snsTopicArn, s3BucketArn, eventBridgeRuleArn or accountId',
-    }, {
-      rule: '!has(self.sourceAccount) || has(self.s3BucketArn)',
-      message: 'allowedSenders: sourceAccount applies only with s3BucketArn',
-      fieldPath: '.sourceAccount',
-      reason: 'FieldValueForbidden',
-    }),
+    doc(
+      'One principal allowed to send messages to this queue: exactly one of snsTopicArn, s3BucketArn, eventBridgeRuleArn or accountId.',
+      {
+        rule: exactlyOneOf(SENDER_FIELDS),
+        message:
+          'allowedSenders: each entry needs exactly one of snsTopicArn, s3BucketArn, eventBridgeRuleArn or accountId',
+      },
+      {
+        rule: '!has(self.sourceAccount) || has(self.s3BucketArn)',
+        message: 'allowedSenders: sourceAccount applies only with s3BucketArn',
+        fieldPath: '.sourceAccount',
+        reason: 'FieldValueForbidden',
+      },
+    ),
   );
 export type AllowedSender = z.output<typeof AllowedSenderSchema>;
 
@@ -108,19 +121,26 @@ export const PublisherSchema = z
       ),
     sourceArn: formatted(ANY_ARN, 2048, 'must be an ARN: arn:aws:<service>:<region>:<account>:<resource>')
       .optional()
-      .describe('With service: only on behalf of this resource (aws:SourceArn), e.g. the EventBridge rule or the bucket.'),
+      .describe(
+        'With service: only on behalf of this resource (aws:SourceArn), e.g. the EventBridge rule or the bucket.',
+      ),
     sourceAccount: accountId()
       .optional()
       .describe('With service: only on behalf of resources of this account (aws:SourceAccount).'),
   })
   .meta(
-    doc('One principal allowed to publish to this topic: exactly one of accountId, roleArn or service.', {
-      rule: exactlyOneOf(PUBLISHER_FIELDS),
-      message: 'publishers: each entry needs exactly one of accountId, roleArn or service',
-    }, {
-      rule: '(!has(self.sourceArn) && !has(self.sourceAccount)) || has(self.service)',
-      message: 'publishers: sourceArn and sourceAccount narrow a service principal and apply only with service',
-      reason: 'FieldValueForbidden',
-    }),
+    doc(
+      'One principal allowed to publish to this topic: exactly one of accountId, roleArn or service.',
+      {
+        rule: exactlyOneOf(PUBLISHER_FIELDS),
+        message: 'publishers: each entry needs exactly one of accountId, roleArn or service',
+      },
+      {
+        rule: '(!has(self.sourceArn) && !has(self.sourceAccount)) || has(self.service)',
+        message:
+          'publishers: sourceArn and sourceAccount narrow a service principal and apply only with service',
+        reason: 'FieldValueForbidden',
+      },
+    ),
   );
 export type Publisher = z.output<typeof PublisherSchema>;

@@ -17,7 +17,11 @@ export const REDRIVE_RATE_MAX = 500;
 export const REDRIVE_STATES = ['Waiting', 'Starting', 'Running', 'Completed', 'Failed', 'Cancelled'] as const;
 export type RedriveState = (typeof REDRIVE_STATES)[number];
 /** States after which a request id is done for good: it is never run again. */
-export const FINISHED_REDRIVE_STATES: ReadonlySet<RedriveState> = new Set(['Completed', 'Failed', 'Cancelled']);
+export const FINISHED_REDRIVE_STATES: ReadonlySet<RedriveState> = new Set([
+  'Completed',
+  'Failed',
+  'Cancelled',
+]);
 
 const time = (what: string) => z.iso.datetime({ offset: true }).optional().describe(what);
 
@@ -31,14 +35,20 @@ export const RedriveStatusSchema = z
       ),
     reason: z.string().optional().describe('CamelCase reason of the state.'),
     message: z.string().optional().describe('What the state means for this request.'),
-    maxPerSecond: z.int().min(1).optional().describe('The rate asked for, in messages per second; absent: SQS decides.'),
+    maxPerSecond: z
+      .int()
+      .min(1)
+      .optional()
+      .describe('The rate asked for, in messages per second; absent: SQS decides.'),
     moved: z.int().min(0).optional().describe('Messages moved so far (ApproximateNumberOfMessagesMoved).'),
     toMove: z
       .int()
       .min(0)
       .optional()
       .describe('Messages the task set out to move (ApproximateNumberOfMessagesToMove).'),
-    requestedAt: time('When the operator recorded the request, just before starting its move task (RFC 3339).'),
+    requestedAt: time(
+      'When the operator recorded the request, just before starting its move task (RFC 3339).',
+    ),
     startedAt: time('When SQS started the move task (RFC 3339).'),
     finishedAt: time('When the operator saw the task end (RFC 3339).'),
     taskHandle: z.string().optional().describe('The SQS move task handle, while it runs.'),

@@ -30,11 +30,16 @@ export interface RedriveRequest {
 }
 
 /** The request the annotations make, if any. */
-export function redriveRequestOf(annotations: Readonly<Record<string, string>> | undefined): RedriveRequest | undefined {
+export function redriveRequestOf(
+  annotations: Readonly<Record<string, string>> | undefined,
+): RedriveRequest | undefined {
   const id = annotations?.[REDRIVE_REQUEST_ANNOTATION]?.trim();
   if (!id) return undefined;
   if (!REDRIVE_REQUEST_ID.test(id))
-    return { id, problem: `${REDRIVE_REQUEST_ANNOTATION} "${id}" is not a request id (1-63 letters, digits, '.', '_', ':', '-')` };
+    return {
+      id,
+      problem: `${REDRIVE_REQUEST_ANNOTATION} "${id}" is not a request id (1-63 letters, digits, '.', '_', ':', '-')`,
+    };
   const rate = annotations?.[REDRIVE_RATE_ANNOTATION]?.trim();
   if (rate === undefined || rate === '') return { id };
   const n = Number(rate);
@@ -73,7 +78,10 @@ export interface RedrivePlan {
 }
 
 /** Whether the move tasks must be read to decide: something is asked or in progress. */
-export function redriveNeedsTasks(request: RedriveRequest | undefined, recorded: RedriveStatus | undefined): boolean {
+export function redriveNeedsTasks(
+  request: RedriveRequest | undefined,
+  recorded: RedriveStatus | undefined,
+): boolean {
   if (recorded && !FINISHED_REDRIVE_STATES.has(recorded.state)) return true;
   return request !== undefined && !request.problem && !alreadyHandled(request.id, recorded);
 }
@@ -111,9 +119,10 @@ function finish(recorded: RedriveStatus, done: Partial<RedriveStatus>, now: Date
     ...rest,
     ...done,
     finishedAt: now.toISOString(),
-    finishedRequestIds: [...finishedIds(recorded).filter((id) => id !== recorded.requestId), recorded.requestId].slice(
-      -FINISHED_IDS_KEPT,
-    ),
+    finishedRequestIds: [
+      ...finishedIds(recorded).filter((id) => id !== recorded.requestId),
+      recorded.requestId,
+    ].slice(-FINISHED_IDS_KEPT),
   };
 }
 
@@ -134,8 +143,7 @@ export function planRedrive(input: RedriveInputs): RedrivePlan {
   const { request, tasks, now } = input;
   let recorded = input.recorded;
   const events: RedriveEvent[] = [];
-  const newRequest =
-    request !== undefined && !alreadyHandled(request.id, recorded) ? request : undefined;
+  const newRequest = request !== undefined && !alreadyHandled(request.id, recorded) ? request : undefined;
 
   // 1. The recorded request, while it is in progress.
   if (recorded && !FINISHED_REDRIVE_STATES.has(recorded.state) && recorded.state !== 'Waiting') {
@@ -157,11 +165,16 @@ export function planRedrive(input: RedriveInputs): RedrivePlan {
       };
       if (!newRequest) delete status.queuedRequestId;
       if (recorded.state === 'Starting')
-        events.push({ type: 'Normal', reason: 'RedriveStarted', message: `Redrive ${recorded.requestId} started` });
+        events.push({
+          type: 'Normal',
+          reason: 'RedriveStarted',
+          message: `Redrive ${recorded.requestId} started`,
+        });
       return { status, events, recheckMs: REDRIVE_RECHECK_MS };
     }
     if (task) {
-      const state = task.status === 'COMPLETED' ? 'Completed' : task.status === 'CANCELLED' ? 'Cancelled' : 'Failed';
+      const state =
+        task.status === 'COMPLETED' ? 'Completed' : task.status === 'CANCELLED' ? 'Cancelled' : 'Failed';
       const message =
         state === 'Completed'
           ? `Moved ${task.moved} message(s) from the dead-letter queue back to the queue`
@@ -183,7 +196,11 @@ export function planRedrive(input: RedriveInputs): RedrivePlan {
       const message =
         'SQS lists no move task of this request any more (it keeps only the last ones); its result is unknown';
       recorded = finish(recorded, { state: 'Failed', reason: 'TaskNotFound', message }, now);
-      events.push({ type: 'Warning', reason: 'RedriveFailed', message: `Redrive ${recorded.requestId}: ${message}` });
+      events.push({
+        type: 'Warning',
+        reason: 'RedriveFailed',
+        message: `Redrive ${recorded.requestId}: ${message}`,
+      });
     }
   }
 
@@ -192,11 +209,17 @@ export function planRedrive(input: RedriveInputs): RedrivePlan {
     // The annotation no longer names the waiting request: it never ran, and is dropped.
     const message = 'The request was withdrawn (the annotation changed) before its move task started';
     recorded = finish(recorded, { state: 'Cancelled', reason: 'RequestWithdrawn', message }, now);
-    events.push({ type: 'Normal', reason: 'RedriveCancelled', message: `Redrive ${recorded.requestId}: ${message}` });
+    events.push({
+      type: 'Normal',
+      reason: 'RedriveCancelled',
+      message: `Redrive ${recorded.requestId}: ${message}`,
+    });
   }
   const asked =
     newRequest ??
-    (recorded?.state === 'Waiting' ? { id: recorded.requestId, maxPerSecond: recorded.maxPerSecond } : undefined);
+    (recorded?.state === 'Waiting'
+      ? { id: recorded.requestId, maxPerSecond: recorded.maxPerSecond }
+      : undefined);
   if (!asked) return { status: recorded === input.recorded ? undefined : recorded, events };
   const base = {
     requestId: asked.id,
@@ -208,13 +231,23 @@ export function planRedrive(input: RedriveInputs): RedrivePlan {
     events.push({ type: 'Warning', reason, message: `Redrive ${asked.id}: ${message}` });
     return { status, events };
   };
-  if ('problem' in asked && asked.problem) return refuse('InvalidRedriveRequest', `${asked.problem}; annotate a new request id`);
+  if ('problem' in asked && asked.problem)
+    return refuse('InvalidRedriveRequest', `${asked.problem}; annotate a new request id`);
   if (!input.hasDeadLetter)
-    return refuse('NoDeadLetterQueue', 'this queue has no dead-letter queue (spec.deadLetter.enabled is false)');
+    return refuse(
+      'NoDeadLetterQueue',
+      'this queue has no dead-letter queue (spec.deadLetter.enabled is false)',
+    );
   const other = (tasks ?? []).find(isRunning);
   if (other) return waiting(asked.id, { ...base, state: 'Waiting' }, other, events, asked.maxPerSecond);
   return {
-    status: { ...base, state: 'Starting', reason: 'Starting', message: 'Starting the move task', requestedAt: now.toISOString() },
+    status: {
+      ...base,
+      state: 'Starting',
+      reason: 'Starting',
+      message: 'Starting the move task',
+      requestedAt: now.toISOString(),
+    },
     start: true,
     events,
   };
@@ -277,7 +310,8 @@ export async function syncRedrive(
     for (const e of plan.events) services.event(e.type, e.reason, e.message);
   };
   const needsTasks = redriveNeedsTasks(request, recorded);
-  if (!needsTasks && !(request?.problem && !alreadyHandled(request.id, recorded))) return { status: undefined };
+  if (!needsTasks && !(request?.problem && !alreadyHandled(request.id, recorded)))
+    return { status: undefined };
   let recordedNow: RedriveStatus | undefined;
   try {
     const tasks = needsTasks && hasDeadLetter ? await services.moves.listMoves(arns.deadLetter) : [];
@@ -292,7 +326,11 @@ export async function syncRedrive(
       destinationArn: arns.queue,
       maxPerSecond: starting.maxPerSecond,
     });
-    services.event('Normal', 'RedriveStarted', `Redrive ${starting.requestId} started: moving the dead letters back to the queue`);
+    services.event(
+      'Normal',
+      'RedriveStarted',
+      `Redrive ${starting.requestId} started: moving the dead letters back to the queue`,
+    );
     return {
       status: {
         ...starting,
@@ -307,11 +345,27 @@ export async function syncRedrive(
     if (!(error instanceof MoveTasksUnsupported)) {
       if (!recordedNow) throw error;
       const text = error instanceof Error ? error.message : String(error);
-      return { status: { ...recordedNow, message: `Starting the move task failed, trying again: ${text}` }, error };
+      return {
+        status: { ...recordedNow, message: `Starting the move task failed, trying again: ${text}` },
+        error,
+      };
     }
-    const id = recorded && !FINISHED_REDRIVE_STATES.has(recorded.state) ? recorded.requestId : (request?.id ?? '');
-    const base: RedriveStatus = recorded?.requestId === id ? recorded : { requestId: id, state: 'Starting', ...(recorded?.finishedRequestIds ? { finishedRequestIds: recorded.finishedRequestIds } : {}) };
-    const status = finish(base, { state: 'Failed', reason: 'RedriveUnsupported', message: error.message }, now);
+    const id =
+      recorded && !FINISHED_REDRIVE_STATES.has(recorded.state) ? recorded.requestId : (request?.id ?? '');
+    const base: RedriveStatus =
+      recorded?.requestId === id
+        ? recorded
+        : {
+            requestId: id,
+            state: 'Starting',
+            ...(request?.maxPerSecond !== undefined ? { maxPerSecond: request.maxPerSecond } : {}),
+            ...(recorded?.finishedRequestIds ? { finishedRequestIds: recorded.finishedRequestIds } : {}),
+          };
+    const status = finish(
+      base,
+      { state: 'Failed', reason: 'RedriveUnsupported', message: error.message },
+      now,
+    );
     services.event('Warning', 'RedriveUnsupported', `Redrive ${id}: ${error.message}`);
     return { status };
   }

@@ -36,7 +36,8 @@ export function senderStatements(queueArn: string, senders: readonly AllowedSend
   }
   // One statement per bucket: its source account, when given, belongs to that bucket only.
   const buckets = new Map<string, string | undefined>();
-  for (const s of senders) if (s.s3BucketArn) buckets.set(s.s3BucketArn, s.sourceAccount ?? buckets.get(s.s3BucketArn));
+  for (const s of senders)
+    if (s.s3BucketArn) buckets.set(s.s3BucketArn, s.sourceAccount ?? buckets.get(s.s3BucketArn));
   [...buckets.keys()].sort().forEach((bucket, index) => {
     const account = buckets.get(bucket);
     statements.push({

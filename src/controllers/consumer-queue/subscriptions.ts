@@ -38,7 +38,10 @@ const PENDING_ARNS = new Set(['pendingconfirmation', 'pending confirmation']);
  * Subscribe (without ReturnSubscriptionArn) give `PendingConfirmation` or `pending confirmation`
  * for its ARN; GetSubscriptionAttributes gives PendingConfirmation "true".
  */
-export function isPendingConfirmation(arn: string, attributes: Readonly<Record<string, string>> = {}): boolean {
+export function isPendingConfirmation(
+  arn: string,
+  attributes: Readonly<Record<string, string>> = {},
+): boolean {
   return PENDING_ARNS.has(arn.trim().toLowerCase()) || attributes['PendingConfirmation'] === 'true';
 }
 
@@ -166,7 +169,9 @@ export interface SubscriptionInputs {
 
 /** The canonical target of an entry, to tell entries naming one topic twice apart. */
 const targetOf = (entry: Entry, from: string): string =>
-  entry.topicRef ? `${keyOf(entry.topicRef, from).namespace}/${entry.topicRef.name}` : `arn ${entry.topicArn}`;
+  entry.topicRef
+    ? `${keyOf(entry.topicRef, from).namespace}/${entry.topicRef.name}`
+    : `arn ${entry.topicArn}`;
 
 const noTopicByArn: TopicByArn = () => undefined;
 
@@ -414,9 +419,7 @@ export function subscribedCondition(status: readonly RecordedSubscription[], ent
     status: 'False' as const,
     reason: first.reason ?? first.state ?? 'NotSubscribed',
     message: notActive
-      .map(
-        (e) => `${entryName(e)}: ${e.state}${e.message ? ` (${e.message})` : ''}`,
-      )
+      .map((e) => `${entryName(e)}: ${e.state}${e.message ? ` (${e.message})` : ''}`)
       .join('; '),
   };
 }
