@@ -2,11 +2,7 @@
 // the queue policy, publishers in a topic's access policy (both repaired when edited by hand), and
 // a declared dead-letter redrive on an endpoint (moto) that has no message move tasks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SetQueueAttributesCommand,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import {
   CreateTopicCommand,
   GetTopicAttributesCommand,

@@ -197,13 +197,13 @@ function gateway(
   const g = {
     started: [] as unknown[],
     listed: 0,
-    listMoves: async () => {
+    listMoves: () => {
       g.listed += 1;
-      return tasks.shift() ?? [];
+      return Promise.resolve(tasks.shift() ?? []);
     },
-    startMove: async (request: unknown) => {
+    startMove: (request: unknown) => {
       g.started.push(request);
-      return start();
+      return Promise.resolve().then(start);
     },
   };
   return g;
@@ -225,10 +225,10 @@ describe('syncRedrive', () => {
       { queue: QUEUE, deadLetter: DLQ },
       {
         moves: {
-          listMoves: moves.listMoves,
-          startMove: async (r) => (order.push('start'), moves.startMove(r)),
+          listMoves: (arn) => moves.listMoves(arn),
+          startMove: (r) => (order.push('start'), moves.startMove(r)),
         },
-        record: async (s) => void (order.push('record'), recorded.push(s)),
+        record: (s) => (order.push('record'), recorded.push(s), Promise.resolve()),
         event: () => undefined,
         now: () => NOW,
       },
@@ -246,7 +246,7 @@ describe('syncRedrive', () => {
       { queue: QUEUE, deadLetter: DLQ },
       {
         moves,
-        record: async () => undefined,
+        record: () => Promise.resolve(),
         event: () => undefined,
       },
     );
@@ -261,12 +261,10 @@ describe('syncRedrive', () => {
       { queue: QUEUE, deadLetter: DLQ },
       {
         moves: {
-          listMoves: async () => {
-            throw new MoveTasksUnsupported('ListMessageMoveTasks', new Error('500'));
-          },
-          startMove: async () => 'never',
+          listMoves: () => Promise.reject(new MoveTasksUnsupported('ListMessageMoveTasks', new Error('500'))),
+          startMove: () => Promise.resolve('never'),
         },
-        record: async () => undefined,
+        record: () => Promise.resolve(),
         event: (type, reason) => events.push(`${type} ${reason}`),
         now: () => NOW,
       },
@@ -288,7 +286,7 @@ describe('syncRedrive', () => {
         moves: gateway([[]], () => {
           throw new Error('throttled');
         }),
-        record: async () => undefined,
+        record: () => Promise.resolve(),
         event: () => undefined,
         now: () => NOW,
       },
