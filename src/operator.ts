@@ -39,11 +39,15 @@ export interface OperatorParts {
   >;
 }
 
-/** Keys of the ConsumerQueues whose subscriptions or alarms name this EventTopic. */
+/** Keys of the ConsumerQueues whose subscriptions (by reference or by ARN) or alarms name this EventTopic. */
 export function queuesReferencing(queues: readonly ConsumerQueue[], topic: KubeObject): string[] {
   const key = { namespace: topic.metadata?.namespace ?? '', name: topic.metadata?.name ?? '' };
+  // A subscription may name the topic by its ARN: that entry is this EventTopic too.
+  const arn = (topic as EventTopic).status?.topicArn;
+  const byArn = (q: ConsumerQueue) =>
+    arn !== undefined && (q.spec.subscriptions ?? []).some((s) => s.topicArn === arn);
   return queues
-    .filter((q) => topicKeysOfQueue(q).some((k) => sameKey(k, key)))
+    .filter((q) => topicKeysOfQueue(q).some((k) => sameKey(k, key)) || byArn(q))
     .map((q) => keyOf(q.metadata?.namespace, q.metadata?.name ?? ''));
 }
 
