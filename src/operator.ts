@@ -21,11 +21,17 @@ import {
 import { cloudWatchAgeSource, cloudWatchBacklogSink } from './controllers/ecommerce-service/sources.ts';
 import { reconcileEventTopic, type EventTopicServices } from './controllers/event-topic/reconcile.ts';
 import { CONSUMER_QUEUES, ECOMMERCE_SERVICES, EVENT_TOPICS } from './controllers/resources.ts';
-import { indexValue, REFERENCE_INDEXES, topicKeysOfQueue } from './controllers/shared/references.ts';
+import {
+  indexValue,
+  REFERENCE_INDEXES,
+  TOPIC_ARN_INDEX,
+  topicArnsOfQueue,
+  topicKeysOfQueue,
+} from './controllers/shared/references.ts';
 import type { OperatorSettings } from './controllers/shared/settings.ts';
 import { OldestMessageAges, registerObjectMetrics, ScaleEventCounter } from './observability/objects.ts';
 import type { Manager } from './runtime/manager.ts';
-import { keyOf, type ReadonlyStore } from './runtime/store.ts';
+import { keyOf, type IndexFunc, type ReadonlyStore } from './runtime/store.ts';
 import type { KubeObject } from './runtime/types.ts';
 
 // The manager adds the status writer and the event recorder itself.
@@ -45,10 +51,22 @@ export interface OperatorParts {
   >;
 }
 
-/** Keys of the ConsumerQueues whose subscriptions or alarms name this EventTopic: an index lookup. */
+/** Keys of the ConsumerQueues whose subscriptions (by reference or by ARN) or alarms name this EventTopic: index lookups. */
 export function queuesReferencing(queues: ReadonlyStore<ConsumerQueue>, topic: KubeObject): string[] {
   const key = { namespace: topic.metadata?.namespace ?? '', name: topic.metadata?.name ?? '' };
-  return queues.keysByIndex(REFERENCE_INDEXES.topics, indexValue(key));
+  const byKey = queues.keysByIndex(REFERENCE_INDEXES.topics, indexValue(key));
+  // A subscription may name the topic by its ARN: that entry is this EventTopic too.
+  const arn = (topic as EventTopic).status?.topicArn;
+  const byArn = arn ? queues.keysByIndex(REFERENCE_INDEXES.topicArns, arn) : [];
+  return [...new Set([...byKey, ...byArn])];
+}
+
+/** Files ConsumerQueues under the topics they name, by key and by ARN (see queuesReferencing). */
+export function indexQueueReferences(queues: {
+  addIndex(name: string, fn: IndexFunc<ConsumerQueue>): void;
+}): void {
+  queues.addIndex(REFERENCE_INDEXES.topics, (q) => topicKeysOfQueue(q).map(indexValue));
+  queues.addIndex(REFERENCE_INDEXES.topicArns, topicArnsOfQueue);
 }
 
 export function registerControllers(manager: Manager, parts: OperatorParts): void {
@@ -59,7 +77,8 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
   };
   const topicInformer = manager.informer<EventTopic>(EVENT_TOPICS);
   const queueInformer = manager.informer<ConsumerQueue>(CONSUMER_QUEUES);
-  queueInformer.addIndex(REFERENCE_INDEXES.topics, (q) => topicKeysOfQueue(q).map(indexValue));
+  indexQueueReferences(queueInformer);
+  topicInformer.addIndex(TOPIC_ARN_INDEX, (t) => (t.status?.topicArn ? [t.status.topicArn] : []));
 
   manager.addController<EventTopic, Omit<EventTopicServices, Provided>>({
     name: 'eventtopic',
@@ -86,9 +105,14 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
       topics: aws.topics,
       alarms: parts.cloudwatch,
       keys: aws.keys,
+      moves: aws.moves,
       written: new WrittenStatuses<ConsumerQueueStatus>(),
       account: aws.account,
       lookupTopic: (namespace, name) => topicInformer.store.get(keyOf(namespace, name)),
+      topicByArn: (arn) => {
+        const [key] = topicInformer.store.keysByIndex(TOPIC_ARN_INDEX, arn);
+        return key === undefined ? undefined : topicInformer.store.get(key);
+      },
       kube: manager.client,
       settings,
     },

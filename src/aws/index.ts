@@ -3,6 +3,7 @@
 import { stsAccountIdentity, type AccountIdentity } from './account.ts';
 import { createAwsClients, type AwsClients, type AwsSettings, type ClientOptions } from './config.ts';
 import { AwsKeyGateway, type KeyGateway } from './kms.ts';
+import { SqsMessageMoveGateway, type MessageMoveGateway } from './message-moves.ts';
 import { SqsQueueGateway, type QueueGateway } from './queues.ts';
 import { SnsTopicGateway, type TopicGateway } from './topics.ts';
 
@@ -12,6 +13,7 @@ export * from './calls.ts';
 export * from './config.ts';
 export * from './errors.ts';
 export * from './kms.ts';
+export * from './message-moves.ts';
 export * from './names.ts';
 export * from './ownership.ts';
 export * from './queues.ts';
@@ -24,6 +26,8 @@ export interface AwsGateways {
   queues: QueueGateway;
   /** Reads KMS key policies, to tell whether SNS may use a queue's key. */
   keys: KeyGateway;
+  /** SQS message move tasks, for dead-letter redrives. */
+  moves: MessageMoveGateway;
 }
 
 /** Clients, the cached account identity and the gateways, from one set of settings. */
@@ -36,5 +40,6 @@ export function createAwsGateways(settings: AwsSettings, options: ClientOptions 
     topics: new SnsTopicGateway(clients.sns, settings.region, account),
     queues: new SqsQueueGateway(clients.sqs, settings.region),
     keys: new AwsKeyGateway(clients.kms),
+    moves: new SqsMessageMoveGateway(clients.sqs),
   };
 }

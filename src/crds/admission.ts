@@ -5,16 +5,26 @@ import { GROUP, VERSION } from './common.ts';
 import { consumerQueueKind } from './consumer-queue.ts';
 import type { KindDefinition } from './crd.ts';
 import { ecommerceServiceKind } from './ecommerce-service.ts';
+import {
+  REDRIVE_RATE_ANNOTATION,
+  REDRIVE_RATE_MAX,
+  REDRIVE_RATE_MIN,
+  REDRIVE_REQUEST_ANNOTATION,
+  REDRIVE_REQUEST_ID,
+} from './redrive.ts';
+import { celString } from './structural.ts';
 
 /** A list field of a kind whose items carry a `topicRef`; each EventTopic may appear once in it. */
 export interface TopicReferenceList {
   kind: KindDefinition;
   /** The field under spec, e.g. `subscriptions`. */
   field: string;
+  /** The field of an entry that names a topic by ARN instead of topicRef, if the list has one. */
+  arnField?: string;
 }
 
 export const TOPIC_REFERENCE_LISTS: readonly TopicReferenceList[] = [
-  { kind: consumerQueueKind, field: 'subscriptions' },
+  { kind: consumerQueueKind, field: 'subscriptions', arnField: 'topicArn' },
   { kind: ecommerceServiceKind, field: 'publishes' },
 ];
 
@@ -31,15 +41,22 @@ export const topicReferencePolicyName = (list: TopicReferenceList): string =>
 export function topicReferencePolicy(list: TopicReferenceList): Record<string, unknown> {
   const path = `spec.${list.field}`;
   // The canonical key of each entry, in order: '<namespace>/<name>'.
-  const keys =
-    `has(object.spec.${list.field}) ? object.spec.${list.field}.map(e, ` +
-    `(has(e.topicRef.namespace) ? e.topicRef.namespace : object.metadata.namespace) + '/' + e.topicRef.name) : []`;
+  const byRef = `(has(e.topicRef.namespace) ? e.topicRef.namespace : object.metadata.namespace) + '/' + e.topicRef.name`;
+  // An entry naming its topic by ARN keys on the ARN (never of the form namespace/name).
+  const key = list.arnField ? `has(e.${list.arnField}) ? e.${list.arnField} : ${byRef}` : byRef;
+  const keys = `has(object.spec.${list.field}) ? object.spec.${list.field}.map(e, ${key}) : []`;
   const repeated = 'variables.keys.filter(k, variables.keys.indexOf(k) != variables.keys.lastIndexOf(k))';
   const first = 'variables.repeated[0]';
-  const message =
+  const byRefMessage =
     `'${path}[' + string(variables.keys.lastIndexOf(${first})) + '].topicRef names EventTopic ' + ${first} + ` +
     `', as ${path}[' + string(variables.keys.indexOf(${first})) + '] does: each EventTopic may appear only ` +
     `once, and leaving out topicRef.namespace means the object\\'s own namespace'`;
+  const byArnMessage =
+    `'${path}[' + string(variables.keys.lastIndexOf(${first})) + '].${list.arnField ?? ''} names ' + ${first} + ` +
+    `', as ${path}[' + string(variables.keys.indexOf(${first})) + '] does: each topic may appear only once'`;
+  const message = list.arnField
+    ? `${first}.startsWith('arn:') ? ${byArnMessage} : ${byRefMessage}`
+    : byRefMessage;
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicy',
@@ -93,10 +110,78 @@ export function topicReferencePolicyBinding(list: TopicReferenceList): Record<st
   };
 }
 
+/** Name of the policy (and of its binding) that checks the redrive annotations of ConsumerQueues. */
+export const REDRIVE_POLICY_NAME = `redrive-requests.${consumerQueueKind.plural}.${GROUP}`;
+
+/**
+ * The policy refusing a bad dead-letter redrive request: an id that is no id, a rate outside SQS's
+ * bounds, or a request on a queue without a dead-letter queue. Only an annotation being set or
+ * changed is checked, so an object already stored can still be finalized and deleted.
+ */
+export function redriveRequestPolicy(): Record<string, unknown> {
+  const value = (obj: string, key: string) =>
+    `(${obj} != null && has(${obj}.metadata.annotations) && '${key}' in ${obj}.metadata.annotations ? ${obj}.metadata.annotations['${key}'] : '')`;
+  const changed = (v: string) => `variables.${v} != '' && variables.${v} != variables.old_${v}`;
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: { name: REDRIVE_POLICY_NAME },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: {
+        matchPolicy: 'Equivalent',
+        namespaceSelector: {},
+        objectSelector: {},
+        resourceRules: [
+          {
+            apiGroups: [GROUP],
+            apiVersions: [VERSION],
+            operations: ['CREATE', 'UPDATE'],
+            resources: [consumerQueueKind.plural],
+            scope: '*',
+          },
+        ],
+      },
+      variables: [
+        { name: 'request', expression: value('object', REDRIVE_REQUEST_ANNOTATION) },
+        { name: 'old_request', expression: value('oldObject', REDRIVE_REQUEST_ANNOTATION) },
+        { name: 'rate', expression: value('object', REDRIVE_RATE_ANNOTATION) },
+        { name: 'old_rate', expression: value('oldObject', REDRIVE_RATE_ANNOTATION) },
+      ],
+      validations: [
+        {
+          expression: `!(${changed('request')}) || variables.request.matches(${celString(REDRIVE_REQUEST_ID.source)})`,
+          message: `metadata.annotations[${REDRIVE_REQUEST_ANNOTATION}] must be a request id: 1 to 63 letters, digits, '.', '_', ':' and '-', starting and ending with a letter or digit`,
+          reason: 'Invalid',
+        },
+        {
+          expression: `!(${changed('rate')}) || (variables.rate.matches('^[0-9]{1,3}$') && int(variables.rate) >= ${REDRIVE_RATE_MIN} && int(variables.rate) <= ${REDRIVE_RATE_MAX})`,
+          message: `metadata.annotations[${REDRIVE_RATE_ANNOTATION}] must be a whole number of messages per second from ${REDRIVE_RATE_MIN} to ${REDRIVE_RATE_MAX}`,
+          reason: 'Invalid',
+        },
+        {
+          expression: `!(${changed('request')}) || object.spec.deadLetter.enabled`,
+          message: `metadata.annotations[${REDRIVE_REQUEST_ANNOTATION}]: this ConsumerQueue has no dead-letter queue (spec.deadLetter.enabled is false), so there is nothing to redrive`,
+          reason: 'Invalid',
+        },
+      ],
+    },
+  };
+}
+
 /** Every admission object, policies first. */
 export function admissionObjects(): Record<string, unknown>[] {
-  return TOPIC_REFERENCE_LISTS.flatMap((list) => [
-    topicReferencePolicy(list),
-    topicReferencePolicyBinding(list),
-  ]);
+  return [
+    ...TOPIC_REFERENCE_LISTS.flatMap((list) => [
+      topicReferencePolicy(list),
+      topicReferencePolicyBinding(list),
+    ]),
+    redriveRequestPolicy(),
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name: REDRIVE_POLICY_NAME },
+      spec: { policyName: REDRIVE_POLICY_NAME, validationActions: ['Deny'] },
+    },
+  ];
 }

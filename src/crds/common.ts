@@ -66,7 +66,7 @@ export type TopicRef = z.infer<typeof TopicRefSchema>;
  * word in CEL, so the apiserver exposes the field as `__namespace__`; the plain name would not
  * resolve, and the rule's estimated cost would have no bound.
  */
-const celRefNamespace = (ref: string) => `(has(${ref}.__namespace__) ? ${ref}.__namespace__ : '')`;
+export const celRefNamespace = (ref: string) => `(has(${ref}.__namespace__) ? ${ref}.__namespace__ : '')`;
 
 /** CEL rule for a list whose items carry `topicRef`: each topic appears at most once. */
 export const eachTopicOnce = (message: string) => ({

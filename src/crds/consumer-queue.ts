@@ -6,13 +6,15 @@ import {
   ObservedGenerationSchema,
   TagsSchema,
   TopicRefSchema,
+  celRefNamespace,
   defaultedObject,
-  eachTopicOnce,
   formatted,
   kmsKeyId,
   resourceSchema,
 } from './common.ts';
 import { defineKind } from './crd.ts';
+import { AllowedSenderSchema, snsTopicArn } from './graph.ts';
+import { RedriveStatusSchema } from './redrive.ts';
 import { doc } from './structural.ts';
 
 /** Alias of the AWS-managed key for SQS, whose key policy SNS can never use. */
@@ -105,9 +107,14 @@ export type QueueEncryption = z.output<typeof QueueEncryptionSchema>;
 
 export const SubscriptionSchema = z
   .object({
-    topicRef: TopicRefSchema.describe(
-      'The EventTopic to subscribe to, in this namespace unless namespace is set. A FIFO queue can subscribe only to FIFO topics.',
+    topicRef: TopicRefSchema.optional().describe(
+      'The EventTopic to subscribe to, in this namespace unless namespace is set. A FIFO queue can subscribe only to FIFO topics. Exactly one of topicRef and topicArn.',
     ),
+    topicArn: snsTopicArn()
+      .optional()
+      .describe(
+        "An SNS topic that no EventTopic of this cluster manages, named by ARN: another account's, or one made outside the operator. Its owner's topic policy must let this account subscribe; until the subscription is confirmed its entry shows PendingConfirmation. A FIFO queue can subscribe only to a FIFO topic (ARN ending in .fifo). An ARN of a topic an EventTopic manages needs that EventTopic's consent, as a topicRef does. Exactly one of topicRef and topicArn.",
+      ),
     filterPolicy: z
       .record(z.string(), z.unknown())
       .meta({ maxProperties: 5 })
@@ -126,7 +133,15 @@ export const SubscriptionSchema = z
       .default(true)
       .describe('Deliver the message body as published, without the SNS JSON envelope. Default true.'),
   })
-  .describe('A subscription of this queue to an EventTopic.');
+  .meta(
+    doc(
+      'A subscription of this queue to an EventTopic (topicRef) or to an SNS topic named by ARN (topicArn).',
+      {
+        rule: 'has(self.topicRef) != has(self.topicArn)',
+        message: 'subscriptions: each entry names its topic with exactly one of topicRef and topicArn',
+      },
+    ),
+  );
 export type Subscription = z.output<typeof SubscriptionSchema>;
 
 // CloudWatch evaluates SQS metrics once a minute; an alarm whose period is under an hour may look
@@ -277,11 +292,25 @@ export const ConsumerQueueSpecSchema = z
       .meta(
         doc(
           'EventTopics this queue receives messages from (at most 20, each topic at most once; an omitted namespace and this namespace are the same topic). The operator creates one SNS subscription per entry and a queue policy that lets exactly these topics deliver; each entry reports on its own in status.subscriptions and the Subscribed condition.',
-          eachTopicOnce('subscriptions: each EventTopic may appear only once'),
+          {
+            rule: `self.all(a, !has(a.topicRef) || self.exists_one(b, has(b.topicRef) && b.topicRef.name == a.topicRef.name && ${celRefNamespace('b.topicRef')} == ${celRefNamespace('a.topicRef')}))`,
+            message: 'subscriptions: each EventTopic may appear only once',
+          },
+          {
+            rule: 'self.all(a, !has(a.topicArn) || self.exists_one(b, has(b.topicArn) && b.topicArn == a.topicArn))',
+            message: 'subscriptions: each topicArn may appear only once',
+          },
         ),
       )
       .optional(),
     alarms: AlarmsSchema.optional(),
+    allowedSenders: z
+      .array(AllowedSenderSchema)
+      .max(20)
+      .optional()
+      .describe(
+        "Other principals that may send messages to this queue (at most 20): SNS topics whose owners subscribe it, S3 buckets, EventBridge rules, AWS accounts. Each becomes a statement of the queue policy the operator writes, with aws:SourceArn (and aws:SourceAccount where given) for a service. The queue policy is the operator's: a statement added to it by any other means is removed at the next reconcile, so declare every sender here.",
+      ),
     tags: TagsSchema.optional(),
     deletionPolicy: DeletionPolicySchema,
   })
@@ -381,6 +410,7 @@ export const SUBSCRIPTION_STATES = [
   'Failed',
   'TopicGone',
   'Removing',
+  'PendingConfirmation',
 ] as const;
 export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
 
@@ -400,12 +430,15 @@ export const ConsumerQueueStatusSchema = z
                 name: z.string().describe('Name of the EventTopic.'),
                 namespace: z.string().describe('Namespace of the EventTopic.'),
               })
-              .describe('The EventTopic, with its namespace resolved.'),
+              .optional()
+              .describe(
+                'The EventTopic, with its namespace resolved; absent for an entry naming its topic by ARN.',
+              ),
             state: z
               .enum(SUBSCRIPTION_STATES)
               .optional()
               .describe(
-                'Active: subscribed as the entry asks. Waiting: the topic does not exist or has no ARN yet. Refused: the entry is not acted on (no consent, wrong FIFO-ness, or it repeats an earlier entry). Failed: AWS refused or failed the subscription; reason and message say why. TopicGone: the EventTopic is gone but the SNS topic still delivers through the subscription kept here. Removing: a subscription of this queue no entry wants any more, to be removed.',
+                'Active: subscribed as the entry asks. Waiting: the topic does not exist or has no ARN yet. Refused: the entry is not acted on (no consent, wrong FIFO-ness, or it repeats an earlier entry). Failed: AWS refused or failed the subscription; reason and message say why. TopicGone: the EventTopic is gone but the SNS topic still delivers through the subscription kept here. Removing: a subscription of this queue no entry wants any more, to be removed. PendingConfirmation: SNS holds the subscription until the owner of the topic confirms it (a topic of another account).',
               ),
             reason: z.string().optional().describe('CamelCase reason of the state.'),
             message: z.string().optional().describe('What the state means for this entry.'),
@@ -437,6 +470,7 @@ export const ConsumerQueueStatusSchema = z
       .describe(
         'The worst state among the alarms (ALARM, then INSUFFICIENT_DATA, then OK); absent without alarms.',
       ),
+    redrive: RedriveStatusSchema.optional(),
     observedGeneration: ObservedGenerationSchema,
     conditions: ConditionsSchema,
   })
@@ -488,6 +522,13 @@ export const consumerQueueKind = defineKind(ConsumerQueueSchema, {
       type: 'string',
       jsonPath: '.status.alarmState',
       description: 'The worst state among the CloudWatch alarms of the queue.',
+      priority: 1,
+    },
+    {
+      name: 'Redrive',
+      type: 'string',
+      jsonPath: '.status.redrive.state',
+      description: 'State of the last dead-letter redrive request.',
       priority: 1,
     },
     { name: 'URL', type: 'string', jsonPath: '.status.queueUrl', description: 'URL of the SQS queue.' },

@@ -11,6 +11,7 @@ import {
   resourceSchema,
 } from './common.ts';
 import { defineKind } from './crd.ts';
+import { PublisherSchema } from './graph.ts';
 import { doc } from './structural.ts';
 
 // SNS topic names: 1-256 letters, digits, '-' and '_'; FIFO topic names end in '.fifo' (counted).
@@ -94,6 +95,13 @@ export const EventTopicSpecSchema = z
       "Namespaces whose EcommerceServices may publish to this topic, and whose ConsumerQueues may name it as their alarms' action (at most 64). '*' allows every namespace. Default: only this topic's own namespace. Without it a service of another namespace gets neither the topic's ARN nor sns:Publish in its IAM policy.",
       'allowedPublisherNamespaces',
     ),
+    publishers: z
+      .array(PublisherSchema)
+      .max(20)
+      .optional()
+      .describe(
+        "Principals outside this cluster's services allowed to publish to this topic (at most 20): AWS accounts, IAM roles, AWS services (narrowed by sourceArn or sourceAccount). They are rendered, after the statement AWS gives every new topic (the topic's own account may use it), into the topic's access policy. The access policy is the operator's: a statement added to it by any other means is removed at the next reconcile. Default: only the account's own principals, as for a new topic.",
+      ),
     tags: TagsSchema.optional(),
     deletionPolicy: DeletionPolicySchema,
   })

@@ -51,3 +51,5 @@ export type {
   Scaling,
 } from './ecommerce-service.ts';
 export type { KindDefinition } from './crd.ts';
+export * from './graph.ts';
+export * from './redrive.ts';

@@ -69,7 +69,10 @@ describe('generated manifests', () => {
       `{{- if .Values.admissionPolicy.enabled }}\n${policies}{{- end }}\n`,
     );
     const docs = policies.split(/^---$/m).map((text) => parse(text) as Node);
+    // One policy and binding per topic reference list, then the redrive request's.
     expect(docs.map((d) => d['kind'])).toEqual([
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
       'ValidatingAdmissionPolicy',
       'ValidatingAdmissionPolicyBinding',
       'ValidatingAdmissionPolicy',

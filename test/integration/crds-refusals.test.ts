@@ -69,7 +69,7 @@ const refusals: [string, Plural, unknown, string, string][] = [
   ['21 subscriptions', 'consumerqueues', { subscriptions: Array.from({ length: 21 }, (_, i) => sub(`t${i}`)) }, 'spec.subscriptions', 'must have at most 20'],
   ['topic reference that is no object name', 'consumerqueues', { subscriptions: [sub('Order_Events')] }, 'spec.subscriptions[0].topicRef.name', 'must be a Kubernetes object name'],
   ['topic namespace that is no namespace', 'consumerqueues', { subscriptions: [{ topicRef: { name: 'o', namespace: 'Shop' } }] }, 'spec.subscriptions[0].topicRef.namespace', 'must be a namespace name'],
-  ['subscription without a topic', 'consumerqueues', { subscriptions: [{ rawMessageDelivery: true }] }, 'spec.subscriptions[0].topicRef', 'Required value'],
+  ['subscription without a topic', 'consumerqueues', { subscriptions: [{ rawMessageDelivery: true }] }, 'spec.subscriptions[0]', 'exactly one of topicRef and topicArn'],
   ['unknown filter policy scope', 'consumerqueues', { subscriptions: [sub('o', { filterPolicyScope: 'Body' })] }, 'spec.subscriptions[0].filterPolicyScope', 'supported values: "MessageAttributes", "MessageBody"'],
   ['filter policy with 6 keys', 'consumerqueues', { subscriptions: [sub('o', { filterPolicy: many(6, (i) => [`k${i}`, 'x']) })] }, 'spec.subscriptions[0].filterPolicy', 'must have at most 5'],
 

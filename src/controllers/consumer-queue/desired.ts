@@ -2,9 +2,10 @@
 import { canonicalJson, type Attributes } from '../../aws/attributes.ts';
 import { FIFO_SUFFIX, physicalName, queueName, SQS_NAME_MAX_LENGTH } from '../../aws/names.ts';
 import { ownershipTags } from '../../aws/ownership.ts';
-import type { ConsumerQueue } from '../../crds/index.ts';
+import type { AllowedSender, ConsumerQueue } from '../../crds/index.ts';
 import { ownerOfObject, type DesiredResource } from '../shared/plan.ts';
 import type { OperatorSettings } from '../shared/settings.ts';
+import { senderStatements } from './senders.ts';
 
 export interface QueueNames {
   queue: string;
@@ -65,8 +66,12 @@ const denyInsecureTransport = (resource: string) => ({
  * and nobody may use the queue without TLS. Topic ARNs are sorted and duplicates dropped, so the
  * document depends on the set of topics alone and never causes an update loop.
  */
-export function queuePolicy(queueArn: string, topicArns: readonly string[]): Record<string, unknown> {
-  return snsSendPolicy(queueArn, topicArns, 'AllowSubscribedTopics');
+export function queuePolicy(
+  queueArn: string,
+  topicArns: readonly string[],
+  senders: readonly AllowedSender[] = [],
+): Record<string, unknown> {
+  return snsSendPolicy(queueArn, topicArns, 'AllowSubscribedTopics', senderStatements(queueArn, senders));
 }
 
 /**
@@ -80,7 +85,12 @@ export function deadLetterPolicy(
   return snsSendPolicy(deadLetterArn, topicArns, 'AllowSnsRedrive');
 }
 
-function snsSendPolicy(queueArn: string, topicArns: readonly string[], sid: string): Record<string, unknown> {
+function snsSendPolicy(
+  queueArn: string,
+  topicArns: readonly string[],
+  sid: string,
+  others: readonly Record<string, unknown>[] = [],
+): Record<string, unknown> {
   const sources = [...new Set(topicArns)].sort();
   const statements: Record<string, unknown>[] = [];
   if (sources.length > 0) {
@@ -93,7 +103,7 @@ function snsSendPolicy(queueArn: string, topicArns: readonly string[], sid: stri
       Condition: { ArnEquals: { 'aws:SourceArn': sources } },
     });
   }
-  statements.push(denyInsecureTransport(queueArn));
+  statements.push(...others, denyInsecureTransport(queueArn));
   return { Version: '2012-10-17', Id: `${queueArn}/pubsub-operator`, Statement: statements };
 }
 
@@ -176,7 +186,7 @@ export function desiredQueues(
             maxReceiveCount: spec.deadLetter.maxReceiveCount,
           })
         : '',
-      Policy: canonicalJson(queuePolicy(arns.queue, sources.queue)),
+      Policy: canonicalJson(queuePolicy(arns.queue, sources.queue, spec.allowedSenders)),
     },
     createOnly,
     fifo,

@@ -10,8 +10,9 @@ import type { AlarmGateway } from '../../aws/cloudwatch.ts';
 import { keyUsableBySns, type KeyCheck, type KeyGateway } from '../../aws/kms.ts';
 import { ownershipOf, tagChanges } from '../../aws/ownership.ts';
 import type { QueueGateway, QueueState } from '../../aws/queues.ts';
+import type { MessageMoveGateway } from '../../aws/message-moves.ts';
 import type { TopicGateway } from '../../aws/topics.ts';
-import type { ConsumerQueue, ConsumerQueueStatus } from '../../crds/index.ts';
+import type { ConsumerQueue, ConsumerQueueStatus, RedriveStatus } from '../../crds/index.ts';
 import {
   done,
   requeueAfter,
@@ -31,13 +32,16 @@ import {
   type Failure,
 } from '../shared/outcome.ts';
 import { changedFields, isNoop, ownerOfObject, planResource, type DesiredResource } from '../shared/plan.ts';
-import type { ObjectKey, TopicLookup } from '../shared/references.ts';
+import type { ObjectKey, TopicByArn, TopicLookup } from '../shared/references.ts';
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
 import { sameStatus, type WrittenStatuses } from '../shared/written-status.ts';
 import { ALARMS_CONDITION, deleteQueueAlarms, syncAlarms, type AlarmOutcome } from './alarm-sync.ts';
+import { REDRIVE_RECHECK_MS, syncRedrive, type RedriveOutcome } from './redrive.ts';
 import { deadLetterPolicy, desiredQueues, queueNames, queuePolicy, type QueueNames } from './desired.ts';
 import {
   deliveringTopics,
+  entryName,
+  isPendingConfirmation,
   planSubscriptionEntries,
   redriveFits,
   subscribedCondition,
@@ -71,8 +75,12 @@ export interface ConsumerQueueServices {
   alarms: AlarmGateway;
   /** KMS, to read the key policy of a queue encrypted with a customer-managed key. */
   keys: KeyGateway;
+  /** SQS message move tasks, for dead-letter redrives. */
+  moves: MessageMoveGateway;
   account: AccountIdentity;
   lookupTopic: TopicLookup;
+  /** The EventTopic whose SNS topic has an ARN, for entries naming a topic by ARN. */
+  topicByArn?: TopicByArn;
   kube: FinalizerClient;
   status: { apply(obj: ConsumerQueue, status: ConsumerQueueStatus): Promise<unknown> };
   recorder: EventRecorder;
@@ -213,9 +221,19 @@ async function findOurSubscriptions(
   for (const topicArn of topicArns) {
     for (const summary of await ctx.topics.listSubscriptionsByTopic(topicArn)) {
       if (summary.protocol !== 'sqs' || summary.endpoint !== endpoint) continue;
+      // Waiting for the topic owner's confirmation: listed without an ARN to read it by.
+      if (isPendingConfirmation(summary.arn)) {
+        found.push({ arn: '', topicArn: summary.topicArn || topicArn, attributes: {}, pending: true });
+        continue;
+      }
       const full = await ctx.topics.readSubscription(summary.arn);
       if (full && full.endpoint === endpoint)
-        found.push({ arn: full.arn, topicArn: full.topicArn || topicArn, attributes: full.attributes });
+        found.push({
+          arn: full.arn,
+          topicArn: full.topicArn || topicArn,
+          attributes: full.attributes,
+          ...(isPendingConfirmation(full.arn, full.attributes) ? { pending: true } : {}),
+        });
     }
   }
   return found;
@@ -263,7 +281,7 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
     // A queue that does not exist and never did for this object (status has no URL) has no
     // subscription of ours: ours are made after the queue. Nothing to list.
     if (queueRead.ok && !queueRead.value && !cq.status?.queueUrl) return [];
-    const topicArns = topicsOfInterest(cq, ctx.lookupTopic);
+    const topicArns = topicsOfInterest(cq, ctx.lookupTopic, ctx.topicByArn);
     if (queueRead.ok && statusLost(cq, queueRead.value, ctx.settings.clusterName)) {
       // Status does not say which topics ever delivered here: ask the whole account.
       for (const s of await ctx.topics.listSubscriptionsToQueue(arns.queue)) topicArns.push(s.topicArn);
@@ -276,6 +294,7 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
     lookup: ctx.lookupTopic,
     redrive: { deadLetterArn: redriveOn ? arns.deadLetter : undefined, queueFifo: cq.spec.fifo },
     found: found ?? [],
+    ...(ctx.topicByArn ? { byArn: ctx.topicByArn } : {}),
   });
   // Unknown subscriptions (the listing failed): keep every topic status recorded in the policy.
   const recordedTopics = (cq.status?.subscriptions ?? []).flatMap((s) => (s.topicArn ? [s.topicArn] : []));
@@ -350,6 +369,10 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
     reports.push({ part: 'alarms', result: alarms });
   }
 
+  // A dead-letter redrive asked for by annotation: only between queues that are ours. It is an
+  // operation, not the queue's state: its progress is status.redrive, never Ready or Synced.
+  const redrive = queue.ok ? await redrivePart(ctx, cq, arns) : undefined;
+
   await writeApplyStatus(ctx, cq, {
     names,
     plan,
@@ -359,8 +382,39 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
     alarms,
     key: needsKeyCheck ? key : null,
     subscriptions: subscriptionsKnown ? subscriptionStatus(plan, outcomes, leftovers) : undefined,
+    redrive: redrive?.status,
   });
-  return resultOf(ctx, cq, reports, plan, outcomes, alarms);
+  return withRecheck(resultOf(ctx, cq, reports, plan, outcomes, alarms), redrive?.recheckMs);
+}
+
+async function redrivePart(
+  ctx: Ctx,
+  cq: ConsumerQueue,
+  arns: { queue: string; deadLetter: string },
+): Promise<RedriveOutcome> {
+  try {
+    const outcome = await syncRedrive(cq, arns, {
+      moves: ctx.moves,
+      // On the newest status, so a subscription intent recorded earlier in this reconcile stays.
+      record: (status) => applyStatus(ctx, cq, { ...(ctx.written.current(cq) ?? {}), redrive: status }),
+      event: (type, reason, message) => ctx.recorder.event(cq, type, reason, message),
+    });
+    if (outcome.error === undefined) return outcome;
+    ctx.log.warn({ err: outcome.error }, 'redrive failed, trying again');
+    return { ...outcome, recheckMs: REDRIVE_RECHECK_MS };
+  } catch (error) {
+    // Nothing recorded yet: status stays as it was, and the next reconcile decides again.
+    ctx.log.warn({ err: error }, 'redrive failed, trying again');
+    return { status: undefined, recheckMs: REDRIVE_RECHECK_MS };
+  }
+}
+
+/** The reconcile's result, coming back no later than `recheckMs` when that is set. */
+function withRecheck(result: ReconcileResult, recheckMs: number | undefined): ReconcileResult {
+  if (recheckMs === undefined) return result;
+  if (result.kind === 'done') return requeueAfter(recheckMs);
+  if (result.kind === 'requeueAfter') return requeueAfter(Math.min(result.afterMs, recheckMs));
+  return result;
 }
 
 /** An entry's outcome, with the failure behind a Failed one (for the reconcile's result). */
@@ -388,7 +442,7 @@ async function recordIntents(
     subscriptions: [
       ...(cq.status?.subscriptions ?? []),
       ...intents.map((e) => ({
-        topicRef: e.key,
+        ...(e.key ? { topicRef: e.key } : {}),
         state: 'Waiting' as const,
         reason: 'Subscribing',
         message: `Subscribing to ${e.topicArn}`,
@@ -461,10 +515,7 @@ async function actOnSubscriptions(
         continue;
       }
       try {
-        await unsubscribe(
-          old,
-          `EventTopic ${entry.key.namespace}/${entry.key.name} now has ARN ${entry.topicArn}`,
-        );
+        await unsubscribe(old, `${entry.label} now has ARN ${entry.topicArn}`);
       } catch (error) {
         leftovers.push({
           key: entry.key,
@@ -494,7 +545,7 @@ async function actOnSubscriptions(
     const result = await runPart(ctx, 'queue policy', async () => {
       if (narrowed.queue.join() !== wasQueue.queue.join())
         await ctx.queues.setQueueAttributes(queue.url, {
-          Policy: canonicalJson(queuePolicy(policy.arns.queue, narrowed.queue)),
+          Policy: canonicalJson(queuePolicy(policy.arns.queue, narrowed.queue, cq.spec.allowedSenders)),
         });
       if (policy.desiredDeadLetter && narrowed.deadLetter.join() !== wasQueue.deadLetter.join())
         await ctx.queues.setQueueAttributes(policy.desiredDeadLetter.url, {
@@ -515,10 +566,19 @@ async function actOnEntry(
 ): Promise<ActedOutcome> {
   const note = entry.noRedrive ? `; ${entry.noRedrive}` : '';
   try {
+    if (entry.current?.pending) return pendingOutcome(entry, entry.current.arn);
     let arn = entry.current?.arn;
     if (!arn) {
       arn = await ctx.topics.subscribe(entry.topicArn, endpoint, entry.attributes);
       ctx.recorder.event(cq, 'Normal', 'Subscribed', `Subscribed to ${entry.topicArn}`);
+      // A topic outside the cluster may hold the subscription for its owner's confirmation.
+      if (!entry.key) {
+        const made = isPendingConfirmation(arn) ? undefined : await ctx.topics.readSubscription(arn);
+        if (isPendingConfirmation(arn, made?.attributes)) {
+          ctx.recorder.event(cq, 'Warning', 'PendingConfirmation', pendingOutcome(entry, arn).message);
+          return pendingOutcome(entry, arn);
+        }
+      }
     } else if (Object.keys(entry.delta).length > 0) {
       await ctx.topics.setSubscriptionAttributes(arn, entry.delta);
       ctx.recorder.event(
@@ -568,6 +628,18 @@ async function actOnEntry(
   }
 }
 
+/** An entry whose subscription SNS holds until the topic's owner confirms it. */
+function pendingOutcome(entry: Extract<EntryPlan, { action: 'subscribe' }>, arn: string): ActedOutcome {
+  const owner = entry.topicArn.split(':')[4] ?? 'its';
+  return {
+    state: 'PendingConfirmation',
+    reason: 'PendingConfirmation',
+    message: `SNS holds the subscription to ${entry.topicArn} until it is confirmed: the topic's owner (account ${owner}) must confirm it, or let this account subscribe in the topic's policy and the operator subscribes again`,
+    topicArn: entry.topicArn,
+    ...(isPendingConfirmation(arn) || arn === '' ? {} : { subscriptionArn: arn }),
+  };
+}
+
 const count = (state: QueueState | undefined, attribute: string) =>
   Number(state?.attributes[attribute] ?? 0) || 0;
 
@@ -602,6 +674,8 @@ async function writeApplyStatus(
     /** The key check: its result, not known this time (undefined), or not needed (null). */
     key: PartResult<KeyCheck> | undefined | null;
     subscriptions: ConsumerQueueStatus['subscriptions'];
+    /** status.redrive when the redrive part changed it; absent leaves it as it is. */
+    redrive?: RedriveStatus | undefined;
   },
 ): Promise<void> {
   const { names, queue, deadLetter, alarms, subscriptions } = input;
@@ -614,7 +688,7 @@ async function writeApplyStatus(
         ? [
             {
               reason: e.reason ?? 'SubscriptionFailed',
-              message: `subscription to EventTopic ${e.topicRef.namespace}/${e.topicRef.name}: ${e.message ?? ''}`,
+              message: `subscription to ${e.topicRef ? 'EventTopic ' : 'SNS topic '}${entryName(e)}: ${e.message ?? ''}`,
               transient: TRANSIENT_REASONS.has(e.reason ?? ''),
             },
           ]
@@ -689,6 +763,7 @@ async function writeApplyStatus(
     fields.deadLetterQueueArn = deadLetter.value.arn;
   }
   if (subscriptions) fields.subscriptions = subscriptions;
+  if (input.redrive) fields.redrive = input.redrive;
   if (queue.ok) {
     const dlqState = deadLetter?.ok ? deadLetter.value.state : undefined;
     fields.backlog = {
@@ -785,7 +860,9 @@ async function cleanupQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResul
 
   // Only the subscriptions whose endpoint is a queue that is ours.
   if (queue) {
-    for (const sub of await findOurSubscriptions(ctx, topicsOfInterest(cq, ctx.lookupTopic), queue.arn)) {
+    const topics = topicsOfInterest(cq, ctx.lookupTopic, ctx.topicByArn);
+    for (const sub of await findOurSubscriptions(ctx, topics, queue.arn)) {
+      if (sub.arn === '') continue; // pending: nothing to remove yet, SNS drops it unconfirmed
       await ctx.topics.unsubscribe(sub.arn);
       ctx.recorder.event(cq, 'Normal', 'Unsubscribed', `Removed subscription ${sub.arn} to ${sub.topicArn}`);
     }

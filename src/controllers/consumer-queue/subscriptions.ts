@@ -5,11 +5,14 @@ import { canonicalJson, type Attributes } from '../../aws/attributes.ts';
 import type { ConsumerQueue, ConsumerQueueStatus, SubscriptionState } from '../../crds/consumer-queue.ts';
 import {
   describeKey,
-  repeatedReferences,
+  keyOf,
   resolveTopic,
+  resolveTopicArn,
   sameKey,
   type ObjectKey,
+  type TopicByArn,
   type TopicLookup,
+  type TopicResolution,
 } from '../shared/references.ts';
 
 type Entry = NonNullable<ConsumerQueue['spec']['subscriptions']>[number];
@@ -20,6 +23,26 @@ export interface FoundSubscription {
   arn: string;
   topicArn: string;
   attributes: Readonly<Record<string, string>>;
+  /**
+   * SNS holds it until the topic's owner confirms it (a topic of another account). A pending
+   * subscription listed by ListSubscriptionsByTopic has no ARN yet: `arn` is then empty.
+   */
+  pending?: boolean;
+}
+
+/** What SNS shows in place of a subscription's ARN while it waits for confirmation. */
+const PENDING_ARNS = new Set(['pendingconfirmation', 'pending confirmation']);
+
+/**
+ * Whether SNS shows a subscription as waiting for confirmation: ListSubscriptionsByTopic and
+ * Subscribe (without ReturnSubscriptionArn) give `PendingConfirmation` or `pending confirmation`
+ * for its ARN; GetSubscriptionAttributes gives PendingConfirmation "true".
+ */
+export function isPendingConfirmation(
+  arn: string,
+  attributes: Readonly<Record<string, string>> = {},
+): boolean {
+  return PENDING_ARNS.has(arn.trim().toLowerCase()) || attributes['PendingConfirmation'] === 'true';
 }
 
 /** The subscription attributes a spec entry asks for, as SNS stores them. */
@@ -57,10 +80,16 @@ export function redrivePolicyFor(topicArn: string, settings: RedriveSettings): s
 }
 
 /** What the reconcile does about one spec entry. */
-export type EntryPlan =
+/**
+ * An entry's topic: an EventTopic (`key`), or an SNS topic named by ARN that no EventTopic manages
+ * (`key` undefined; `label` names it either way).
+ */
+export type EntryPlan = EntryPlanBody & { label: string };
+
+type EntryPlanBody =
   | {
       index: number;
-      key: ObjectKey;
+      key: ObjectKey | undefined;
       action: 'subscribe';
       topicArn: string;
       attributes: Attributes;
@@ -76,7 +105,7 @@ export type EntryPlan =
     }
   | {
       index: number;
-      key: ObjectKey;
+      key: ObjectKey | undefined;
       action: 'hold';
       state: 'Waiting' | 'TopicGone';
       reason: string;
@@ -84,7 +113,7 @@ export type EntryPlan =
       /** Subscriptions kept while the entry waits: the topic still delivers through them. */
       kept: FoundSubscription[];
     }
-  | { index: number; key: ObjectKey; action: 'refuse'; reason: string; message: string };
+  | { index: number; key: ObjectKey | undefined; action: 'refuse'; reason: string; message: string };
 
 export interface SubscriptionsPlan {
   entries: EntryPlan[];
@@ -124,7 +153,9 @@ export function subscriptionDelta(wanted: Attributes, actual: Readonly<Record<st
 
 /** The topic ARNs status recorded for `key` (the current one and any the entry moved away from). */
 const recordedArns = (recorded: readonly RecordedSubscription[], key: ObjectKey): string[] =>
-  recorded.filter((r) => sameKey(r.topicRef, key) && r.topicArn).map((r) => r.topicArn as string);
+  recorded
+    .filter((r) => r.topicRef && sameKey(r.topicRef, key) && r.topicArn)
+    .map((r) => r.topicArn as string);
 
 export interface SubscriptionInputs {
   cq: ConsumerQueue;
@@ -132,6 +163,36 @@ export interface SubscriptionInputs {
   redrive: RedriveSettings;
   /** Subscriptions of this queue that AWS shows, on every topic of interest. */
   found: readonly FoundSubscription[];
+  /** The EventTopic managing an SNS topic, by ARN: an entry's topicArn may name one. */
+  byArn?: TopicByArn;
+}
+
+/** The canonical target of an entry, to tell entries naming one topic twice apart. */
+const targetOf = (entry: Entry, from: string): string =>
+  entry.topicRef
+    ? `${keyOf(entry.topicRef, from).namespace}/${entry.topicRef.name}`
+    : `arn ${entry.topicArn}`;
+
+const noTopicByArn: TopicByArn = () => undefined;
+
+/** An entry's topic resolved: an EventTopic by reference or by ARN, or a topic outside the cluster. */
+function resolveEntry(
+  entry: Entry,
+  from: string,
+  lookup: TopicLookup,
+  byArn: TopicByArn,
+  queueFifo: boolean,
+): { state: 'external'; topicArn: string } | TopicResolution {
+  // SNS FIFO topics deliver to FIFO and standard queues; standard topics only to standard queues.
+  const unfit = (topic: { spec: { fifo: boolean } }, text: string) =>
+    queueFifo && !topic.spec.fifo
+      ? {
+          reason: 'FifoMismatch',
+          message: `${text} is a standard topic, which SNS does not deliver to FIFO queues; subscribe a standard ConsumerQueue or use a FIFO topic`,
+        }
+      : undefined;
+  if (entry.topicRef) return resolveTopic(entry.topicRef, from, 'subscribe', lookup, unfit);
+  return resolveTopicArn(entry.topicArn ?? '', from, 'subscribe', lookup, byArn, unfit);
 }
 
 /**
@@ -141,75 +202,66 @@ export interface SubscriptionInputs {
  */
 export function planSubscriptionEntries(input: SubscriptionInputs): SubscriptionsPlan {
   const { cq, lookup, redrive, found } = input;
+  const byArn = input.byArn ?? noTopicByArn;
   const from = cq.metadata?.namespace ?? '';
   const specEntries = cq.spec.subscriptions ?? [];
   const recorded = cq.status?.subscriptions ?? [];
-  const repeated = new Set(
-    repeatedReferences(
-      specEntries.map((e) => e.topicRef),
-      from,
-    ),
-  );
+  const targets = specEntries.map((e) => targetOf(e, from));
   const claimed = new Set<string>();
+  // The SNS topic each acting entry subscribes to: a second entry reaching it (by ARN and by
+  // reference) would share the one subscription, so it is refused like a repeated reference.
+  const topicOwner = new Map<string, number>();
   const onTopic = (arns: readonly string[]) => found.filter((f) => arns.includes(f.topicArn));
 
   const entries = specEntries.map((entry, index): EntryPlan => {
-    const resolved = resolveTopic(entry.topicRef, from, 'subscribe', lookup, (topic, text) =>
-      // SNS FIFO topics deliver to FIFO and standard queues; standard topics only to standard queues.
-      cq.spec.fifo && !topic.spec.fifo
-        ? {
-            reason: 'FifoMismatch',
-            message: `${text} is a standard topic, which SNS does not deliver to FIFO queues; subscribe a standard ConsumerQueue or use a FIFO topic`,
-          }
-        : undefined,
-    );
-    const { key } = resolved;
-    if (repeated.has(index)) {
-      return {
-        index,
-        key,
-        action: 'refuse',
-        reason: 'DuplicateTopic',
-        message: `spec.subscriptions[${index}] names ${describeKey('EventTopic', key)} again; only the first entry for a topic is acted on`,
-      };
+    const resolved = resolveEntry(entry, from, lookup, byArn, cq.spec.fifo);
+    const key = resolved.state === 'external' ? undefined : resolved.key;
+    const label = key ? describeKey('EventTopic', key) : `SNS topic ${entry.topicArn ?? ''}`;
+    const refuseAsDuplicate = (): EntryPlan => ({
+      index,
+      key,
+      label,
+      action: 'refuse',
+      reason: 'DuplicateTopic',
+      message: `spec.subscriptions[${index}] names ${label} again; only the first entry for a topic is acted on`,
+    });
+    if (targets.indexOf(targets[index] ?? '') !== index) return refuseAsDuplicate();
+    if (resolved.state === 'external') {
+      const topicArn = resolved.topicArn;
+      if (cq.spec.fifo && !isFifoTopicArn(topicArn)) {
+        return {
+          index,
+          key,
+          label,
+          action: 'refuse',
+          reason: 'FifoMismatch',
+          message: `${label} is a standard topic (its name does not end in .fifo), which SNS does not deliver to FIFO queues`,
+        };
+      }
+      if (topicOwner.has(topicArn)) return refuseAsDuplicate();
+      topicOwner.set(topicArn, index);
+      return { ...subscribeTo(topicArn, entry, index, key, []), label };
     }
     if (resolved.state === 'refused')
-      return { index, key, action: 'refuse', reason: resolved.reason, message: resolved.message };
-    const previous = recordedArns(recorded, key);
+      return { index, key, label, action: 'refuse', reason: resolved.reason, message: resolved.message };
+    const previous = recordedArns(recorded, resolved.key);
     if (resolved.state === 'ready' && resolved.topicReady) {
-      const topicArn = resolved.topicArn;
-      const policy = redrivePolicyFor(topicArn, redrive);
-      const attributes = subscriptionAttributes(entry, policy);
-      const [current, ...duplicates] = onTopic([topicArn]);
-      const superseded = onTopic(previous.filter((arn) => arn !== topicArn));
-      for (const s of [current, ...duplicates, ...superseded]) if (s) claimed.add(s.arn);
-      return {
-        index,
-        key,
-        action: 'subscribe',
-        topicArn,
-        attributes,
-        current,
-        delta: current ? subscriptionDelta(attributes, current.attributes) : {},
-        duplicates,
-        superseded,
-        ...(redrive.deadLetterArn && !policy
-          ? {
-              noRedrive: `no SNS redrive policy: ${describeKey('EventTopic', key)} is a FIFO topic, whose subscriptions take only a FIFO dead-letter queue, and this queue's is standard`,
-            }
-          : {}),
-      };
+      if (topicOwner.has(resolved.topicArn)) return refuseAsDuplicate();
+      topicOwner.set(resolved.topicArn, index);
+      return { ...subscribeTo(resolved.topicArn, entry, index, key, previous), label };
     }
     // Waiting: keep what still delivers, on the ARNs recorded for this entry (and the one it has now).
     const arns = resolved.state === 'ready' ? [...previous, resolved.topicArn] : previous;
     const kept = onTopic(arns);
     for (const s of kept) claimed.add(s.arn);
+    const heldKey = resolved.key;
     const gone = resolved.state === 'waiting' && resolved.reason === 'TopicNotFound' && kept.length > 0;
     const keptText = kept.map((k) => `${k.topicArn} (subscription ${k.arn})`).join(', ');
     if (gone) {
       return {
         index,
         key,
+        label,
         action: 'hold',
         state: 'TopicGone',
         reason: 'TopicGone',
@@ -220,24 +272,68 @@ export function planSubscriptionEntries(input: SubscriptionInputs): Subscription
     return {
       index,
       key,
+      label,
       action: 'hold',
       state: 'Waiting',
       ...(resolved.state === 'ready'
         ? {
             reason: 'TopicNotReady',
-            message: `${describeKey('EventTopic', key)} is not Ready yet${kept.length > 0 ? `; subscription ${keptText} is kept` : ''}`,
+            message: `${describeKey('EventTopic', heldKey)} is not Ready yet${kept.length > 0 ? `; subscription ${keptText} is kept` : ''}`,
           }
         : { reason: resolved.reason, message: resolved.message }),
       kept,
     };
   });
-  return { entries, unwanted: found.filter((f) => !claimed.has(f.arn)) };
+  // A pending subscription without an ARN cannot be unsubscribed; SNS drops it unconfirmed.
+  return { entries, unwanted: found.filter((f) => !claimed.has(f.arn) && f.arn !== '') };
+
+  /** The plan for an entry whose topic is known and ready: subscribe, or keep what exists. */
+  function subscribeTo(
+    topicArn: string,
+    entry: Entry,
+    index: number,
+    key: ObjectKey | undefined,
+    previous: readonly string[],
+  ): EntryPlanBody {
+    const policy = redrivePolicyFor(topicArn, redrive);
+    const attributes = subscriptionAttributes(entry, policy);
+    const [current, ...duplicates] = onTopic([topicArn]);
+    const superseded = onTopic(previous.filter((arn) => arn !== topicArn));
+    for (const s of [current, ...duplicates, ...superseded]) if (s) claimed.add(s.arn);
+    const label = key ? describeKey('EventTopic', key) : `SNS topic ${topicArn}`;
+    return {
+      index,
+      key,
+      action: 'subscribe',
+      topicArn,
+      attributes,
+      current,
+      delta: current && !current.pending ? subscriptionDelta(attributes, current.attributes) : {},
+      // A pending subscription has no ARN to remove a duplicate by.
+      duplicates: duplicates.filter((d) => d.arn !== ''),
+      superseded,
+      ...(redrive.deadLetterArn && !policy
+        ? {
+            noRedrive: `no SNS redrive policy: ${label} is a FIFO topic, whose subscriptions take only a FIFO dead-letter queue, and this queue's is standard`,
+          }
+        : {}),
+    };
+  }
 }
 
 /** The topics whose subscriptions into this queue are looked up in AWS: wanted and recorded ones. */
-export function topicsOfInterest(cq: ConsumerQueue, lookup: TopicLookup): string[] {
+export function topicsOfInterest(
+  cq: ConsumerQueue,
+  lookup: TopicLookup,
+  byArn: TopicByArn = noTopicByArn,
+): string[] {
   const from = cq.metadata?.namespace ?? '';
   const resolved = (cq.spec.subscriptions ?? []).flatMap((e) => {
+    // An entry by ARN: its topic is always of interest (a managed one only with consent).
+    if (!e.topicRef) {
+      const r = resolveTopicArn(e.topicArn ?? '', from, 'subscribe', lookup, byArn);
+      return r.state === 'external' || r.state === 'ready' ? [r.topicArn] : [];
+    }
     const r = resolveTopic(e.topicRef, from, 'subscribe', lookup);
     return r.state === 'ready' ? [r.topicArn] : [];
   });
@@ -272,7 +368,7 @@ export function subscriptionStatus(
 ): RecordedSubscription[] {
   const entries = plan.entries.map((e): RecordedSubscription => {
     const outcome = outcomes.get(e.index);
-    const base = { topicRef: e.key };
+    const base = e.key ? { topicRef: e.key } : {};
     if (outcome) {
       return {
         ...base,
@@ -297,7 +393,7 @@ export function subscriptionStatus(
     return { ...base, state: 'Waiting', reason: 'QueueNotReady', message: 'The queue is not in place yet' };
   });
   const extra = leftovers.map((l): RecordedSubscription => ({
-    topicRef: l.key ?? { namespace: '', name: '' },
+    ...(l.key ? { topicRef: l.key } : {}),
     state: 'Removing',
     reason: 'Unwanted',
     message: l.message,
@@ -323,9 +419,11 @@ export function subscribedCondition(status: readonly RecordedSubscription[], ent
     status: 'False' as const,
     reason: first.reason ?? first.state ?? 'NotSubscribed',
     message: notActive
-      .map(
-        (e) => `${e.topicRef.namespace}/${e.topicRef.name}: ${e.state}${e.message ? ` (${e.message})` : ''}`,
-      )
+      .map((e) => `${entryName(e)}: ${e.state}${e.message ? ` (${e.message})` : ''}`)
       .join('; '),
   };
 }
+
+/** How a status entry names its topic: namespace/name of the EventTopic, else the topic's ARN. */
+export const entryName = (e: RecordedSubscription): string =>
+  e.topicRef ? `${e.topicRef.namespace}/${e.topicRef.name}` : (e.topicArn ?? 'unknown topic');

@@ -1,9 +1,11 @@
 // Pure: the SNS topic an EventTopic asks for.
+import { canonicalJson } from '../../aws/attributes.ts';
 import { topicName } from '../../aws/names.ts';
 import { ownershipTags } from '../../aws/ownership.ts';
 import type { EventTopic } from '../../crds/index.ts';
 import { ownerOfObject, type DesiredResource } from '../shared/plan.ts';
 import type { OperatorSettings } from '../shared/settings.ts';
+import { topicAccessPolicy } from './access-policy.ts';
 
 /**
  * The physical name: the user's override, else the name already recorded in status (so a later
@@ -22,12 +24,17 @@ export function physicalTopicName(topic: EventTopic, settings: OperatorSettings)
   );
 }
 
-export function desiredTopic(topic: EventTopic, settings: OperatorSettings): DesiredResource {
+/**
+ * The topic as the spec asks. With the topic's ARN (known before the topic exists: region, account
+ * and name) it includes the access policy, so CreateTopic sets it and a resync repairs it.
+ */
+export function desiredTopic(topic: EventTopic, settings: OperatorSettings, arn?: string): DesiredResource {
   const { spec } = topic;
   const owner = ownerOfObject(topic, settings.clusterName);
   const attributes: Record<string, string> = {
     DisplayName: spec.displayName ?? '',
     KmsMasterKeyId: spec.encryption?.kmsKeyId ?? '',
+    ...(arn ? { Policy: canonicalJson(topicAccessPolicy(arn, spec.publishers)) } : {}),
   };
   if (spec.fifo) {
     attributes['ContentBasedDeduplication'] = String(spec.contentBasedDeduplication ?? false);

@@ -9,7 +9,7 @@ import { failureOf, nextStatus, settleFailure, type ConditionValue } from '../sh
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
 import { changedFields, isNoop, planResource } from '../shared/plan.ts';
 import { sameStatus, type WrittenStatuses } from '../shared/written-status.ts';
-import { desiredTopic, managedTagKeys } from './desired.ts';
+import { desiredTopic, managedTagKeys, physicalTopicName } from './desired.ts';
 
 export interface EventTopicServices {
   topics: TopicGateway;
@@ -45,7 +45,8 @@ async function applyTopic(
   topic: EventTopic,
   ctx: EventTopicServices & { log: { info: (o: object, m: string) => void } },
 ): Promise<ReconcileResult> {
-  const desired = desiredTopic(topic, ctx.settings);
+  const expectedArn = await ctx.topics.topicArn(physicalTopicName(topic, ctx.settings));
+  const desired = desiredTopic(topic, ctx.settings, expectedArn);
   const actual = await ctx.topics.readTopic(desired.name);
   const plan = planResource(desired, actual, topic.status?.managedTagKeys);
 

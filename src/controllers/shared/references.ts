@@ -99,10 +99,34 @@ export function resolveTopic(
   return { key, state: 'ready', topic, topicArn, topicReady: isTrue(topic.status?.conditions, 'Ready') };
 }
 
+/** The EventTopic, if any, whose SNS topic has this ARN (from the cache). */
+export type TopicByArn = (arn: string) => EventTopic | undefined;
+
+/**
+ * A topic named by ARN. The ARN of a topic an EventTopic manages is that EventTopic, with its
+ * consent rules: naming it by ARN is no way around them. Any other ARN is `external` — another
+ * account's topic or one made outside the operator, not an object of this cluster — and no consent
+ * applies: its owner's topic policy decides in AWS.
+ */
+export function resolveTopicArn(
+  arn: string,
+  from: string,
+  use: TopicUse,
+  lookup: TopicLookup,
+  byArn: TopicByArn,
+  unfit?: (topic: EventTopic, text: string) => { reason: string; message: string } | undefined,
+): { state: 'external'; topicArn: string } | TopicResolution {
+  const managed = byArn(arn);
+  if (!managed) return { state: 'external', topicArn: arn };
+  const key = { namespace: managed.metadata?.namespace ?? '', name: managed.metadata?.name ?? '' };
+  return resolveTopic(key, from, use, lookup, unfit);
+}
+
 /** Every topic key a ConsumerQueue names (subscriptions and its alarms' topic), canonical. */
 export function topicKeysOfQueue(cq: ConsumerQueue): ObjectKey[] {
   const from = cq.metadata?.namespace ?? '';
   const refs = [...(cq.spec.subscriptions ?? []).map((s) => s.topicRef), cq.spec.alarms?.topicRef];
+  // An entry naming its topic by ARN has no key here: the resync looks at it again.
   return refs.filter((r): r is Reference => r !== undefined).map((r) => keyOf(r, from));
 }
 
@@ -127,7 +151,17 @@ export const REFERENCE_INDEXES = {
   topics: 'references/topics',
   /** EcommerceServices by the queue they consume. */
   queues: 'references/queues',
+  /** ConsumerQueues by the topic ARNs their subscriptions name. */
+  topicArns: 'references/topic-arns',
 } as const;
+
+/** EventTopics by the ARN of their SNS topic, so a subscription by ARN finds its EventTopic. */
+export const TOPIC_ARN_INDEX = 'identity/topic-arn';
+
+/** The topic ARNs a ConsumerQueue's subscriptions name directly. */
+export function topicArnsOfQueue(cq: ConsumerQueue): string[] {
+  return (cq.spec.subscriptions ?? []).flatMap((s) => (s.topicArn ? [s.topicArn] : []));
+}
 
 /** The value an index files a key under. */
 export const indexValue = (key: ObjectKey): string => `${key.namespace}/${key.name}`;

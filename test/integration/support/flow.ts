@@ -147,7 +147,7 @@ export async function directFlow(options: FlowOptions): Promise<Flow> {
       deadLetter: queueArn(region, account, names.deadLetter),
     };
     const subscriptions = (spec.subscriptions ?? []).map((entry) => ({
-      topicArn: required(flow.topicArns[entry.topicRef.name], `EventTopic ${entry.topicRef.name}`),
+      topicArn: required(flow.topicArns[entry.topicRef?.name ?? ''], `EventTopic ${entry.topicRef?.name}`),
       attributes: subscriptionAttributes(entry, undefined),
     }));
     const desired = desiredQueues(cq, settings, names, arns, {

@@ -1,7 +1,7 @@
 -- ArgoCD health of a ConsumerQueue (an SQS queue, its dead-letter queue and its subscriptions):
 -- Healthy once the operator has reconciled the current generation and reports Ready and Synced.
--- Messages in the dead-letter queue are named in the message but do not change the status: they
--- are data for the team, not a fault of the queue.
+-- Messages in the dead-letter queue, and a redrive of them, are named in the message but do not
+-- change the status: they are data for the team, not a fault of the queue.
 -- BEGIN common: the same in the three pubsub.ecommerce.io health checks (a test keeps them equal)
 local function condition(obj, type)
   if obj.status == nil or obj.status.conditions == nil then
@@ -89,6 +89,22 @@ if backlog ~= nil then
   message = message .. ", " .. (backlog.visible or 0) .. " waiting"
   if (backlog.deadLetter or 0) > 0 then
     message = message .. ", " .. backlog.deadLetter .. " in the dead-letter queue"
+  end
+end
+-- A dead-letter redrive is an operation on the queue, not its state: named, never a verdict, so a
+-- sync never waits hours on a slow move and a failed one does not mark the queue Degraded for good.
+local redrive = obj.status.redrive
+if redrive ~= nil and redrive.requestId ~= nil then
+  message = message .. ", redrive " .. redrive.requestId .. " " .. (redrive.state or "")
+  if redrive.moved ~= nil then
+    message = message .. " (" .. redrive.moved
+    if redrive.toMove ~= nil then
+      message = message .. " of " .. redrive.toMove
+    end
+    message = message .. " moved)"
+  end
+  if (redrive.state == "Failed" or redrive.state == "Waiting") and redrive.reason ~= nil then
+    message = message .. ": " .. redrive.reason
   end
 end
 return { status = "Healthy", message = message }
