@@ -126,6 +126,10 @@ test: test-rules
 test-e2e: deps ## End-to-end on a kind cluster (needs Docker, kind, kubectl, helm and internet); E2E_KEEP=1 keeps it
 	test/e2e/run.sh
 
+.PHONY: test-e2e-local
+test-e2e-local: deps ## End-to-end on the local bed's real node (root, Linux; no registry, Docker or internet; docs/e2e.md); E2E_KEEP=1 keeps it
+	test/e2e/run-local.sh
+
 # ---- the sample services on this machine -------------------------------------------------
 SERVICES_NAMESPACE ?= shop
 SERVICES_PORT ?= 18080

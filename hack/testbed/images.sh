@@ -10,7 +10,7 @@
 #
 # The base layer (Debian + node) and the pause image are cached in the bed's cache, once per Debian
 # suite and Node version; the application layers are rebuilt on each call into .local/node-images.
-# Usage: images.sh [pause|operator|services|all]; prints the archives it wrote, one a line.
+# Usage: images.sh [pause|operator|services|all]...; prints the archives it wrote, one a line.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/versions.env"
@@ -147,10 +147,13 @@ app_archive() { # operator|services
 }
 
 mkdir -p "$BED_CACHE/src" "$OUT"
-case "${1:-all}" in
-  pause) pause_archive ;;
-  operator) app_archive operator ;;
-  services) app_archive services ;;
-  all) pause_archive; app_archive operator; app_archive services ;;
-  *) die "unknown image ${1}; one of pause, operator, services, all" ;;
-esac
+(( $# )) || set -- all
+for what in "$@"; do
+  case "$what" in
+    pause) pause_archive ;;
+    operator) app_archive operator ;;
+    services) app_archive services ;;
+    all) pause_archive; app_archive operator; app_archive services ;;
+    *) die "unknown image $what; one of pause, operator, services, all" ;;
+  esac
+done

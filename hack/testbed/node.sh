@@ -7,6 +7,8 @@
 #   node.sh up       start it (the bed must be up: make env-up); imports the images of images.sh
 #   node.sh down     stop it, with every container, mount, bridge and iptables rule it made
 #   node.sh status   report it; exits 1 when it is not running
+#   node.sh check    say whether this machine can run it (exits 1 with the reason when not)
+#   node.sh env      print NODE_NAME, NODE_IP, POD_CIDR and TAINT_KEY as shell assignments
 #   node.sh images   rebuild and import the operator and services images into its containerd
 #
 # The node is tainted pubsub.dev/real-node=true:NoSchedule and labelled pubsub.dev/real-node=true,
@@ -398,6 +400,9 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
+  check) if status >/dev/null 2>&1; then log "the real node is up"; else check_machine && log "this machine can run the real node"; fi ;;
+  # What clients of the node need (test/e2e/run-local.sh): sourceable assignments.
+  env) printf 'NODE_NAME=%s\nNODE_IP=%s\nPOD_CIDR=%s\nTAINT_KEY=%s\n' "$NODE_NAME" "$NODE_IP" "$POD_CIDR" "$TAINT_KEY" ;;
   images) containerd_ready || die "the real node is not up (node.sh up)"; import_images "${@:2}" ;;
-  *) die "usage: node.sh up|down|status|images [operator|services]" ;;
+  *) die "usage: node.sh up|down|status|check|env|images [operator|services]" ;;
 esac
