@@ -284,13 +284,27 @@ teardown_network() {
   ip link del "$BRIDGE" 2>/dev/null || true
   # The bridge plugin's masquerade chains (CNI-*) go with their containers; remove what is left.
   local c
-  for c in $(iptables -t nat -S POSTROUTING 2>/dev/null | grep -o "CNI-[0-9a-f]*" | sort -u); do
+  for c in $({ iptables -t nat -S POSTROUTING 2>/dev/null || true; } | { grep -o "CNI-[0-9a-f]*" || true; } | sort -u); do
     if iptables -t nat -S "$c" 2>/dev/null | grep -q "pubsub-bed-$BED_ID"; then
-      iptables -t nat -S POSTROUTING | grep -- "-j $c" | sed 's/^-A/-D/' | while read -r rule; do
+      { iptables -t nat -S POSTROUTING | grep -- "-j $c" || true; } | sed 's/^-A/-D/' | while read -r rule; do
         eval "iptables -t nat $rule" || true
       done
       iptables -t nat -F "$c" && iptables -t nat -X "$c"
     fi
+  done
+  # The kubelet's own chains (kube-proxy --cleanup removed kube-proxy's), in both address families.
+  local ipt table chain
+  for ipt in iptables ip6tables; do
+    for table in filter nat mangle; do
+      for chain in KUBE-FIREWALL KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT; do
+        "$ipt" -t "$table" -S "$chain" >/dev/null 2>&1 || continue
+        { "$ipt" -t "$table" -S | grep -E -- "^-A [A-Z]+ .*-j $chain( |$)" || true; } | sed 's/^-A/-D/' | while read -r rule; do
+          eval "$ipt -t $table $rule" || true
+        done
+        "$ipt" -t "$table" -F "$chain" 2>/dev/null || true
+        "$ipt" -t "$table" -X "$chain" 2>/dev/null || true
+      done
+    done
   done
   if [[ -f "$NODE_DIR/sysctl-saved" ]]; then
     while IFS='=' read -r key value; do sysctl -qw "$key=$value" || true; done < "$NODE_DIR/sysctl-saved"
