@@ -61,6 +61,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A previous run's namespaces may still be terminating; a namespace cannot be reused until gone.
+for ns in pubsub-system shop; do
+  kubectl wait --for=delete "namespace/$ns" --timeout=180s >/dev/null 2>&1 || true
+done
 kubectl apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Namespace
@@ -101,7 +105,9 @@ $(placement "          ")
 YAML
 
 say "installing the operator with helm"
-helm upgrade --install pubsub-operator charts/operator --namespace pubsub-system \
+# The integration tests apply the chart's cluster-wide objects (admission policies) to the same bed
+# without Helm; the release adopts them rather than refusing to install.
+helm upgrade --install pubsub-operator charts/operator --namespace pubsub-system --take-ownership \
   -f test/e2e/values.yaml --set "aws.endpointUrl=http://$NODE_IP:$MOTO_PORT" --wait --timeout 300s
 mark "operator installed"
 
