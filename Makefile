@@ -126,6 +126,18 @@ test: test-rules
 test-e2e: deps ## End-to-end on a kind cluster (needs Docker, kind, kubectl, helm and internet); E2E_KEEP=1 keeps it
 	test/e2e/run.sh
 
+.PHONY: test-e2e-local
+test-e2e-local: deps ## End-to-end on the local bed's real node (root, Linux; no registry, Docker or internet; docs/e2e.md); E2E_KEEP=1 keeps it
+	test/e2e/run-local.sh
+
+# `make test` runs it too where the machine can run the bed's real node (Linux, root, the Debian
+# packages installable); elsewhere it says why and skips, like test-argocd without Lua.
+.PHONY: test-e2e-local-if-possible
+test-e2e-local-if-possible: deps
+	@if reason="$$($(BED)/node.sh check 2>&1)"; then test/e2e/run-local.sh; \
+	else echo "[make] SKIPPED test-e2e-local: $$reason"; fi
+test: test-e2e-local-if-possible
+
 # ---- the sample services on this machine -------------------------------------------------
 SERVICES_NAMESPACE ?= shop
 SERVICES_PORT ?= 18080

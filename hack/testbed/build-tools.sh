@@ -69,6 +69,45 @@ GO
   ) || die "building Kubernetes v$K8S_VERSION failed (see the output above)"
 }
 
+# The node tier (kubelet, kube-proxy), built only for `hack/testbed/node.sh`: the same wrapper module
+# as build_kubernetes, into a folder of its own that appears whole (built in a temporary folder, then
+# renamed), so a stopped build never leaves half a node behind.
+build_kubernetes_node() {
+  local out="$BED_CACHE/k8s-node-v$K8S_VERSION"
+  [[ -x "$out/kubelet" && -x "$out/kube-proxy" ]] && return 0
+  log "building Kubernetes v$K8S_VERSION node binaries (kubelet, kube-proxy); first time only, takes a while"
+  local work="$BED_CACHE/src/k8s-node-v$K8S_VERSION"
+  local tmp="$out.partial.$$"
+  rm -rf "$work" "$tmp" && mkdir -p "$work" "$tmp"
+  local staging_version="v0.${K8S_VERSION#1.}"
+  local upstream_gomod
+  upstream_gomod="$(cd "$work" && go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
+  [[ -f "$upstream_gomod" ]] || die "could not download k8s.io/kubernetes@v$K8S_VERSION from the Go module proxy"
+  {
+    printf 'module pubsub-operator/testbed/kubernetes-node\n\ngo 1.25\n\nrequire k8s.io/kubernetes v%s\n\n' "$K8S_VERSION"
+    grep -E '^\s*k8s\.io/[a-z0-9-]+ => \./staging/' "$upstream_gomod" \
+      | awk -v v="$staging_version" '{ print "replace " $1 " => " $1 " " v }'
+  } > "$work/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kubelet"\n\t_ "k8s.io/kubernetes/cmd/kube-proxy"\n)\n' > "$work/tools.go"
+  local minor="${K8S_VERSION#1.}"; minor="${minor%%.*}"
+  local date; date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  local ld="$ldflags_base"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $pkg.gitVersion=v$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
+  done
+  (
+    cd "$work"
+    go mod tidy -e >/dev/null 2>&1 || true
+    go get "k8s.io/kubernetes@v$K8S_VERSION" >/dev/null
+    for cmd in kubelet kube-proxy; do
+      log "  go build $cmd"
+      go build -tags tools -ldflags "$ld" -o "$tmp/$cmd" "k8s.io/kubernetes/cmd/$cmd"
+    done
+  ) || { rm -rf "$tmp"; die "building Kubernetes v$K8S_VERSION node binaries failed (see the output above)"; }
+  rm -rf "$out" && mv "$tmp" "$out"
+}
+
 # etcd: its root module replaces its own submodules with local paths, so a tiny main package
 # that calls the server's entry point is built instead.
 build_etcd() {
@@ -153,6 +192,7 @@ main() {
       build_kubernetes
       ;;
     kubernetes) build_kubernetes ;;
+    node) build_kubernetes_node; echo "$BED_CACHE/k8s-node-v$K8S_VERSION" ;;
     etcd) build_etcd ;;
     *) die "unknown part $what" ;;
   esac

@@ -172,6 +172,8 @@ if (( write_env == 0 )); then
   wait_for etcd 30 etcd_ready
 
   log "starting kube-apiserver on :$APISERVER_PORT"
+  # PodNodeSelector and PodTolerationRestriction: a namespace's annotations may send its pods to the
+  # real node of node.sh; that kubelet is reached at its InternalIP (its name resolves nowhere).
   start kube-apiserver "$(bin_dir_of kube-apiserver)/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
@@ -185,6 +187,8 @@ if (( write_env == 0 )); then
     --api-audiences https://kubernetes.default.svc.cluster.local \
     --service-cluster-ip-range 10.96.0.0/16 \
     --allow-privileged=true \
+    --enable-admission-plugins PodNodeSelector,PodTolerationRestriction \
+    --kubelet-preferred-address-types InternalIP,Hostname \
     --cert-dir "$BED_DIR/pki" \
     --profiling=false
   wait_for kube-apiserver 90 apiserver_ready

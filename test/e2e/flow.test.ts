@@ -1,8 +1,14 @@
-// The end-to-end flow on a kind cluster prepared by test/e2e/run.sh: the samples become SNS topics,
-// SQS queues and running services; orders posted to the order service end PAID; a burst of orders
-// scales the payment service up and, once drained, back down; deleting the samples removes every
-// AWS resource they owned.
+// The end-to-end flow on a real cluster: kind prepared by test/e2e/run.sh, or the local bed's real
+// node prepared by test/e2e/run-local.sh. The samples become SNS topics, SQS queues and running
+// services; orders posted to the order service end PAID; a burst of orders scales the payment
+// service up and, once drained, back down, and every order of the burst ends PAID through the
+// scale-in's SIGTERM drains; deleting the samples removes every AWS resource they owned.
+// The environment varies, the flow does not: E2E_OVERLAY (the samples' overlay), E2E_AWS_ENDPOINT
+// (AWS as the test reaches it; else a port-forward to moto in e2e-infra), E2E_REPORT (a JSON file
+// for the pods' start-up times and the drains seen).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ListSubscriptionsCommand, ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -14,7 +20,9 @@ const context = process.env['E2E_KUBE_CONTEXT'] ?? 'kind-pubsub-e2e';
 const withServices = process.env['E2E_SERVICES'] === '1';
 const NAMESPACE = 'shop';
 const PREFIX = `pubsub_${NAMESPACE}_`;
-const OVERLAY = 'test/e2e/shop';
+const OVERLAY = process.env['E2E_OVERLAY'] ?? 'test/e2e/shop';
+const AWS_ENDPOINT = process.env['E2E_AWS_ENDPOINT'];
+const REPORT = process.env['E2E_REPORT'];
 
 async function kubectl(...args: string[]): Promise<string> {
   const { stdout } = await run('kubectl', ['--context', context, ...args], { maxBuffer: 16 * 1024 * 1024 });
@@ -64,14 +72,114 @@ async function resources(): Promise<Resource[]> {
     .items;
 }
 
-let moto: Awaited<ReturnType<typeof portForward>>;
+interface PodJson {
+  metadata: { name: string; creationTimestamp: string };
+  status?: {
+    conditions?: { type: string; status: string; lastTransitionTime?: string }[];
+    containerStatuses?: { state?: { running?: object; terminated?: object } }[];
+  };
+}
+
+async function pods(namespace: string, selector?: string): Promise<PodJson[]> {
+  const args = ['-n', namespace, 'get', 'pods', '-o', 'json', ...(selector ? ['-l', selector] : [])];
+  return (JSON.parse(await kubectl(...args)) as { items: PodJson[] }).items;
+}
+
+/** Seconds from each pod's creation to its Ready condition, for the pods that are Ready. */
+async function startupSeconds(namespace: string, selector?: string): Promise<Record<string, number>> {
+  const times: Record<string, number> = {};
+  for (const pod of await pods(namespace, selector)) {
+    const ready = pod.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
+    if (ready?.lastTransitionTime)
+      times[pod.metadata.name] =
+        (Date.parse(ready.lastTransitionTime) - Date.parse(pod.metadata.creationTimestamp)) / 1000;
+  }
+  return times;
+}
+
+/** What the run observed, written to E2E_REPORT when it is set. */
+const report: { podStartupSeconds: Record<string, number>; drains: (Drain & { cause: string })[] } = {
+  podStartupSeconds: {},
+  drains: [],
+};
+
+/** One scaled-in pod's consumer: what it held at SIGTERM, and what became of it. */
+interface Drain {
+  pod: string;
+  inFlightAtSigterm: number;
+  finished: number;
+  released: number;
+}
+
+/** Follows the logs of every pod matching `selector` until stopped, so a deleted pod's last lines stay. */
+function followLogs(namespace: string, selector: string) {
+  const logs = new Map<string, string[]>();
+  const children: ChildProcess[] = [];
+  let stopped = false;
+  const poll = async () => {
+    while (!stopped) {
+      for (const pod of await pods(namespace, selector).catch(() => [])) {
+        const started = pod.status?.containerStatuses?.some((c) => c.state?.running ?? c.state?.terminated);
+        if (!started || logs.has(pod.metadata.name)) continue;
+        const lines: string[] = [];
+        logs.set(pod.metadata.name, lines);
+        const child = spawn(
+          'kubectl',
+          ['--context', context, '-n', namespace, 'logs', '-f', pod.metadata.name],
+          {
+            stdio: ['ignore', 'pipe', 'ignore'],
+          },
+        );
+        let rest = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          const parts = (rest + chunk.toString()).split('\n');
+          rest = parts.pop() ?? '';
+          lines.push(...parts);
+        });
+        children.push(child);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  };
+  const polling = poll();
+  return {
+    logs,
+    stop: async () => {
+      stopped = true;
+      await polling;
+      for (const child of children) child.kill();
+    },
+  };
+}
+
+/** The consumer's own account of a drain: its 'draining' and 'consumer stopped' log records. */
+function drainOf(pod: string, lines: string[]): Drain | undefined {
+  const records = lines.flatMap((line) => {
+    try {
+      return [JSON.parse(line) as { msg?: string; inFlight?: number; finished?: number; released?: number }];
+    } catch {
+      return [];
+    }
+  });
+  const draining = records.find((r) => r.msg === 'draining');
+  const stopped = records.find((r) => r.msg === 'consumer stopped');
+  if (!draining || !stopped) return undefined;
+  return {
+    pod,
+    inFlightAtSigterm: draining.inFlight ?? 0,
+    finished: stopped.finished ?? 0,
+    released: stopped.released ?? 0,
+  };
+}
+
+let moto: Awaited<ReturnType<typeof portForward>> | undefined;
 let sqs: SQSClient;
 let sns: SNSClient;
 
 beforeAll(async () => {
-  moto = await portForward('e2e-infra', 'moto', 5000, 15000);
+  if (!AWS_ENDPOINT) moto = await portForward('e2e-infra', 'moto', 5000, 15000);
   const aws = {
-    endpoint: moto.url,
+    endpoint: AWS_ENDPOINT ?? moto?.url,
     region: 'us-east-1',
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   };
@@ -82,6 +190,12 @@ afterAll(() => {
   moto?.stop();
   sqs?.destroy();
   sns?.destroy();
+  if (REPORT) {
+    mkdirSync(dirname(REPORT), { recursive: true });
+    writeFileSync(REPORT, `${JSON.stringify(report, null, 2)}\n`);
+  }
+  console.log('[e2e] pods: seconds from creation to Ready', report.podStartupSeconds);
+  console.log('[e2e] scale-in drains', report.drains);
 });
 
 async function awsResourcesOfShop() {
@@ -95,7 +209,7 @@ async function awsResourcesOfShop() {
   return { queues, topics, subscriptions };
 }
 
-describe('the samples on kind', () => {
+describe('the samples on a real cluster', () => {
   it('become ready topics, queues and services', async () => {
     await kubectl('apply', '-k', OVERLAY);
     const ready = await until('every sample Ready and Synced for its generation', async () => {
@@ -110,12 +224,75 @@ describe('the samples on kind', () => {
       return all.length === 8 && done ? all : undefined;
     });
     expect(ready.map((r) => r.metadata.name).sort()).toHaveLength(8);
+    Object.assign(
+      report.podStartupSeconds,
+      await startupSeconds('pubsub-system'),
+      await startupSeconds(NAMESPACE),
+    );
     const aws = await awsResourcesOfShop();
     // payment-orders, order-payment-results, notifications, each with a DLQ.
     expect(aws.queues).toHaveLength(6);
     expect(aws.topics).toHaveLength(2);
     // payment-orders, order-payment-results and notifications (twice).
     expect(aws.subscriptions).toHaveLength(4);
+  });
+
+  it('runs the operator from its image as the chart sets it: two replicas, one leader, restricted, read-only', async () => {
+    const ns = 'pubsub-system';
+    const deployment = JSON.parse(
+      await kubectl('-n', ns, 'get', 'deployment', 'pubsub-operator', '-o', 'json'),
+    ) as {
+      status: { readyReplicas?: number };
+      spec: {
+        template: {
+          spec: {
+            securityContext?: { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
+            containers: {
+              securityContext?: {
+                readOnlyRootFilesystem?: boolean;
+                allowPrivilegeEscalation?: boolean;
+                capabilities?: { drop?: string[] };
+              };
+            }[];
+          };
+        };
+      };
+    };
+    expect(deployment.status.readyReplicas).toBe(2);
+    const pod = deployment.spec.template.spec;
+    expect(pod.securityContext?.runAsNonRoot).toBe(true);
+    expect(pod.securityContext?.seccompProfile?.type).toBe('RuntimeDefault');
+    expect(pod.containers[0]?.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    const names = (await pods(ns, 'app.kubernetes.io/name=pubsub-operator')).map((p) => p.metadata.name);
+    const holder = await until('a leader holding the lease', async () => {
+      const identity = await kubectl(
+        '-n',
+        ns,
+        'get',
+        'lease',
+        'pubsub-operator',
+        '-o',
+        'jsonpath={.spec.holderIdentity}',
+      );
+      return names.some((name) => identity.includes(name)) ? identity : undefined;
+    });
+    expect(holder).toBeTruthy();
+    // The container really runs read-only and as the image's non-root user.
+    const probe = await kubectl(
+      '-n',
+      ns,
+      'exec',
+      names[0] ?? '',
+      '--',
+      'node',
+      '-e',
+      'let w; try { require("fs").writeFileSync("/app/probe", ""); w = "writable" } catch (e) { w = e.code } console.log(w, process.getuid())',
+    );
+    expect(probe.trim()).toBe('EROFS 65532');
   });
 
   it.runIf(withServices)('takes orders and follows each to PAID', async () => {
@@ -148,51 +325,106 @@ describe('the samples on kind', () => {
     }
   });
 
-  it.runIf(withServices)('scales the payment service with its backlog, up and back down', async () => {
-    const api = await portForward(NAMESPACE, 'order-service', 8080, 18081);
-    const replicas = async () =>
-      Number(
-        await kubectl(
-          '-n',
-          NAMESPACE,
-          'get',
-          'deployment',
-          'payment-service',
-          '-o',
-          'jsonpath={.spec.replicas}',
-        ),
-      );
-    try {
-      expect(await replicas()).toBe(1);
-      // 200 orders at once: far more than one replica's 5-message target.
-      await Promise.all(
-        Array.from({ length: 200 }, (_, i) =>
-          fetch(`${api.url}/orders`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({
-              customerId: `burst-${i}`,
-              email: `burst-${i}@example.com`,
-              items: [{ sku: 'pen', quantity: 1, unitPriceCents: 199 }],
-              currency: 'EUR',
-            }),
+  it.runIf(withServices)(
+    'scales the payment service with its backlog, up and back down, losing no order to the drains',
+    async () => {
+      const api = await portForward(NAMESPACE, 'order-service', 8080, 18081);
+      const payment = 'app.kubernetes.io/name=payment-service';
+      const followed = followLogs(NAMESPACE, payment);
+      const replicas = async () =>
+        Number(
+          await kubectl(
+            '-n',
+            NAMESPACE,
+            'get',
+            'deployment',
+            'payment-service',
+            '-o',
+            'jsonpath={.spec.replicas}',
+          ),
+        );
+      let survivors: string[] = [];
+      let deletedDuringBacklog: string | undefined;
+      try {
+        expect(await replicas()).toBe(1);
+        const first = new Set((await pods(NAMESPACE, payment)).map((p) => p.metadata.name));
+        // 200 orders at once: far more than one replica's 5-message target.
+        const ids = await Promise.all(
+          Array.from({ length: 200 }, async (_, i) => {
+            const response = await fetch(`${api.url}/orders`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({
+                customerId: `burst-${i}`,
+                email: `burst-${i}@example.com`,
+                items: [{ sku: 'pen', quantity: 1, unitPriceCents: 199 }],
+                currency: 'EUR',
+              }),
+            });
+            expect(response.status).toBe(202);
+            return ((await response.json()) as { orderId: string }).orderId;
           }),
-        ),
-      );
-      const peak = await until('payment-service scaled up', async () =>
-        (await replicas()) > 1 ? replicas() : undefined,
-      );
-      expect(peak).toBeGreaterThan(1);
-      const settled = await until(
-        'payment-service back at one replica',
-        async () => ((await replicas()) === 1 ? 1 : undefined),
-        600_000,
-      );
-      expect(settled).toBe(1);
-    } finally {
-      api.stop();
-    }
-  });
+        );
+        const peak = await until('payment-service scaled up', async () =>
+          (await replicas()) > 1 ? replicas() : undefined,
+        );
+        expect(peak).toBeGreaterThan(1);
+        // A pod taken away while the backlog is still there (as a node drain or a rollout would):
+        // its SIGTERM comes with messages in hand.
+        const busy = [...first][0] ?? '';
+        await kubectl('-n', NAMESPACE, 'delete', 'pod', busy, '--wait=false');
+        deletedDuringBacklog = busy;
+        const added = await until('the added payment pods Ready', async () => {
+          const times = await startupSeconds(NAMESPACE, payment);
+          const fresh = Object.entries(times).filter(([name]) => !first.has(name));
+          return fresh.length > 0 ? Object.fromEntries(fresh) : undefined;
+        });
+        Object.assign(report.podStartupSeconds, added);
+        const settled = await until(
+          'payment-service back at one replica',
+          async () => ((await replicas()) === 1 ? 1 : undefined),
+          600_000,
+        );
+        expect(settled).toBe(1);
+        // Every order of the burst is paid: the drains of the pods taken away lost none.
+        let unpaid = [...ids];
+        await until(
+          'every order of the burst PAID',
+          async () => {
+            const statuses = await Promise.all(
+              unpaid.map(async (id) => {
+                const order = (await (await fetch(`${api.url}/orders/${id}`)).json()) as { status: string };
+                return [id, order.status] as const;
+              }),
+            );
+            unpaid = statuses.filter(([, status]) => status !== 'PAID').map(([id]) => id);
+            return unpaid.length === 0 ? true : undefined;
+          },
+          300_000,
+        );
+        survivors = await until('the scaled-in pods gone', async () => {
+          const left = (await pods(NAMESPACE, payment)).map((p) => p.metadata.name);
+          return left.length === 1 ? left : undefined;
+        });
+      } finally {
+        await followed.stop();
+        api.stop();
+      }
+      // Each pod that went away drained on SIGTERM: what it held was finished or handed back.
+      const gone = [...followed.logs.keys()].filter((name) => !survivors.includes(name));
+      for (const name of gone) {
+        const drain = drainOf(name, followed.logs.get(name) ?? []);
+        expect(drain, `${name} logged its drain`).toBeDefined();
+        if (!drain) continue;
+        expect(drain.finished + drain.released).toBeGreaterThanOrEqual(drain.inFlightAtSigterm);
+        report.drains.push({
+          ...drain,
+          cause: name === deletedDuringBacklog ? 'deleted during the backlog' : 'scale-in',
+        });
+      }
+      expect(report.drains.length).toBeGreaterThan(0);
+    },
+  );
 
   it('leave nothing in AWS once deleted', async () => {
     await kubectl('delete', '-k', OVERLAY, '--wait=true', '--timeout=300s');

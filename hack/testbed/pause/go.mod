@@ -1,0 +1,3 @@
+module pubsub-operator/testbed/pause
+
+go 1.25
