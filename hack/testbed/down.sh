@@ -8,6 +8,9 @@ source "$here/lib.sh"
 quiet=0; keep=0
 for a in "$@"; do case "$a" in --quiet) quiet=1 ;; --keep-state) keep=1 ;; esac; done
 
+# ArgoCD, when it was started on this bed (argocd.sh), goes first.
+"$here/argocd.sh" down --quiet
+
 stopped=()
 for c in "${COMPONENTS[@]}"; do
   pid="$(pid_of "$c")"
