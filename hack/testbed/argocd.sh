@@ -51,8 +51,14 @@ install_redis() {
 # objects every ArgoCD installation has, empty, as its install manifests create them.
 install_into_cluster() {
   kubectl_bed apply --server-side --force-conflicts -f "$ARGOCD_BIN/crds/" >/dev/null
-  kubectl_bed wait --for condition=Established --timeout 60s \
-    crd/applications.argoproj.io crd/appprojects.argoproj.io >/dev/null
+  # Polled rather than `kubectl wait`, which fails on a CRD whose status has no conditions yet.
+  local crd deadline=$((SECONDS + 60))
+  for crd in applications.argoproj.io appprojects.argoproj.io; do
+    until [[ "$(kubectl_bed get crd "$crd" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" == True ]]; do
+      (( SECONDS < deadline )) || die "CRD $crd not established after 60s"
+      sleep 0.5
+    done
+  done
   kubectl_bed apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Namespace

@@ -4,7 +4,7 @@
 // loaded. Pods cannot run on the bed's KWOK nodes: KWOK marks the chart's operator pods Running, so
 // ArgoCD judges the chart's Deployment as it would in a cluster, and the real operator runs as a
 // local process with that Deployment's environment and ServiceAccount, holding its Lease.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -168,6 +168,19 @@ let crdsExistedBefore = true;
 beforeAll(() => {
   crdsExistedBefore = crdsBefore();
   repo = publishRepository(`pubsub-operator-${namePrefix}`);
+});
+
+afterEach(({ task }) => {
+  // When a step fails, say whether the operator was still running and what it said last.
+  if (task.result?.state !== 'fail' || !operator) return;
+  const exited = operator.child.exitCode ?? operator.child.signalCode;
+  console.error(
+    `operator ${exited === null ? 'running' : `exited (${exited})`}; last lines:\n` +
+      operator.lines
+        .slice(-20)
+        .map((l) => JSON.stringify(l))
+        .join('\n'),
+  );
 });
 
 afterAll(async () => {
