@@ -113,6 +113,16 @@ test-argocd: deps ## ArgoCD health checks: every health_test.yaml case through i
 # `make test` runs the ArgoCD health checks too.
 test: test-argocd
 
+.PHONY: argocd-up argocd-down test-argocd-sync
+argocd-up: env-up ## Start ArgoCD on the test bed (built once from the Go module proxy; see docs/argocd.md)
+	$(BED)/argocd.sh up
+
+argocd-down: ## Stop ArgoCD on the test bed (env-down stops it too)
+	$(BED)/argocd.sh down
+
+test-argocd-sync: deps argocd-up ## The operator chart and the samples synced by a real ArgoCD on the test bed
+	source .local/env.sh && npx vitest run --project argocd $(call VITEST_REPORT,argocd)
+
 .PHONY: test-rules
 test-rules: ## Alert rules: promtool check and `promtool test rules` (promtool built once from the Go module proxy)
 	@promtool="$$($(BED)/build-tools.sh promtool)" && \

@@ -28,6 +28,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // A real ArgoCD syncing the chart and the samples: `make test-argocd-sync` starts it on the bed.
+        test: {
+          name: 'argocd',
+          include: ['test/argocd/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

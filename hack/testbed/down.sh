@@ -8,6 +8,9 @@ source "$here/lib.sh"
 quiet=0; keep=0
 for a in "$@"; do case "$a" in --quiet) quiet=1 ;; --keep-state) keep=1 ;; esac; done
 
+# ArgoCD, when it was started on this bed (argocd.sh), goes first.
+"$here/argocd.sh" down --quiet
+
 # The real node first (node.sh), while the apiserver still answers: its pods, mounts and iptables rules.
 if [[ -f "$BED_DIR/containerd.pid" || -f "$BED_DIR/kubelet.pid" || -f "$BED_DIR/kube-proxy.pid" ]]; then
   "$here/node.sh" down || log "the real node did not stop cleanly; see hack/testbed/node.sh down"

@@ -9,6 +9,8 @@ for c in "${COMPONENTS[@]}"; do
   if is_running "$c"; then state="running (pid $(pid_of "$c"))"; else state="stopped"; down=1; fi
   printf '  %-24s %s\n' "$c" "$state"
 done
+# ArgoCD is started on demand (make argocd-up): listed when it runs, never a reason to fail.
+"$here/argocd.sh" status 2>/dev/null | grep -v "^argocd: down" | grep running || true
 # The real node (node.sh) is optional: reported when it was started, never making the bed "down".
 [[ -f "$BED_DIR/kubelet.pid" ]] && { "$here/node.sh" status || echo "  real node               not Ready (hack/testbed/node.sh up)"; }
 if (( down == 0 )) && apiserver_ready && moto_ready && postgres_ready; then

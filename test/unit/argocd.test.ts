@@ -80,7 +80,7 @@ describe('ArgoCD health checks', () => {
 });
 
 interface Application {
-  metadata: { name: string; annotations?: Record<string, string> };
+  metadata: { name: string; annotations?: Record<string, string>; finalizers?: string[] };
   spec: {
     source: {
       path: string;
@@ -120,6 +120,18 @@ describe('ArgoCD Applications', () => {
     const kustomization = read(new URL('samples/kustomization.yaml', argocd));
     expect(kustomization).toContain('../../../config/crd');
     expect(kustomization).toMatch(/sync-wave: "-1"/);
+  });
+
+  it('compare server-side: CRD defaults inside lists and fields newer than ArgoCD are no drift', () => {
+    for (const app of apps)
+      expect(app.metadata.annotations?.['argocd.argoproj.io/compare-options']).toContain(
+        'ServerSideDiff=true',
+      );
+  });
+
+  it('delete what they synced when they are deleted', () => {
+    for (const app of apps)
+      expect(app.metadata.finalizers).toContain('resources-finalizer.argocd.argoproj.io');
   });
 
   it('leave the replica count of a scaled Deployment to the operator', () => {

@@ -126,19 +126,11 @@ export async function installChart(
   const serviceAccountToken = async (): Promise<string> =>
     (await kubectl(['create', 'token', serviceAccountName, '-n', namespace, '--duration', '1h'])).trim();
 
-  const dir = mkdtempSync(join(tmpdir(), `pubsub-sa-${namespace}-`));
-  const path = join(dir, 'kubeconfig');
-  const admin = kubeConfig();
-  const cluster = admin.getCurrentCluster();
-  if (!cluster) throw new Error('the bed kubeconfig has no current cluster');
-  const sa = new KubeConfig();
-  sa.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name: serviceAccountName, token: await serviceAccountToken() }],
-    contexts: [{ name: 'sa', cluster: cluster.name, user: serviceAccountName, namespace }],
-    currentContext: 'sa',
-  });
-  writeFileSync(path, sa.exportConfig(), { mode: 0o600 });
+  const {
+    dir,
+    path,
+    config: sa,
+  } = serviceAccountKubeconfig(namespace, serviceAccountName, await serviceAccountToken());
 
   return {
     release,
@@ -155,6 +147,30 @@ export async function installChart(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A kubeconfig file for the bed's apiserver that authenticates as a ServiceAccount with `token`
+ * (remove `dir` when done).
+ */
+export function serviceAccountKubeconfig(
+  namespace: string,
+  serviceAccountName: string,
+  token: string,
+): { dir: string; path: string; config: KubeConfig } {
+  const dir = mkdtempSync(join(tmpdir(), `pubsub-sa-${namespace}-`));
+  const path = join(dir, 'kubeconfig');
+  const cluster = kubeConfig().getCurrentCluster();
+  if (!cluster) throw new Error('the bed kubeconfig has no current cluster');
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: serviceAccountName, token }],
+    contexts: [{ name: 'sa', cluster: cluster.name, user: serviceAccountName, namespace }],
+    currentContext: 'sa',
+  });
+  writeFileSync(path, config.exportConfig(), { mode: 0o600 });
+  return { dir, path, config };
 }
 
 function leaseNameOf(objects: RenderedObject[]): string {
