@@ -18,12 +18,14 @@ import { CONSUMER_QUEUES, ECOMMERCE_SERVICES, EVENT_TOPICS } from './controllers
 import { sameKey, topicKeysOfQueue } from './controllers/shared/references.ts';
 import type { OperatorSettings } from './controllers/shared/settings.ts';
 import { OldestMessageAges, registerObjectMetrics, ScaleEventCounter } from './observability/objects.ts';
+import type { ResyncKind } from './config.ts';
 import type { Manager } from './runtime/manager.ts';
+import { CONFIGMAPS } from './runtime/resources.ts';
 import { keyOf } from './runtime/store.ts';
 import type { KubeObject } from './runtime/types.ts';
 
-// The manager adds the status writer and the event recorder itself.
-type Provided = 'status' | 'recorder';
+// The manager adds the status writer, the event recorder and applyOwned itself.
+type Provided = 'status' | 'recorder' | 'applyOwned';
 
 export interface OperatorParts {
   aws: AwsGateways;
@@ -32,6 +34,8 @@ export interface OperatorParts {
   settings: OperatorSettings;
   maxConcurrentReconciles: number;
   resyncPeriodMs: number;
+  /** A resync period per kind, where it differs from resyncPeriodMs. */
+  resyncPeriodMsOf?: Partial<Record<ResyncKind, number>>;
   /** EcommerceService overrides: endpoint, OIDC provider, age source and metric sink (default: CloudWatch). */
   ecommerceService?: Pick<
     EcommerceServiceParts,
@@ -49,19 +53,24 @@ export function queuesReferencing(queues: readonly ConsumerQueue[], topic: KubeO
 
 export function registerControllers(manager: Manager, parts: OperatorParts): void {
   const { aws, settings } = parts;
-  const common = {
+  const common = (kind: ResyncKind) => ({
     maxConcurrentReconciles: parts.maxConcurrentReconciles,
-    resyncPeriodMs: parts.resyncPeriodMs,
-  };
+    resyncPeriodMs: parts.resyncPeriodMsOf?.[kind] ?? parts.resyncPeriodMs,
+  });
   const topicInformer = manager.informer<EventTopic>(EVENT_TOPICS);
   const queueInformer = manager.informer<ConsumerQueue>(CONSUMER_QUEUES);
+  // The connection-details ConfigMaps: owned, so an edit or a deletion brings their owner back.
+  const configMaps = manager.informer(CONFIGMAPS);
+  const cachedConfigMaps = (namespace: string) =>
+    configMaps.store.list().filter((cm) => cm.metadata?.namespace === namespace);
 
   manager.addController<EventTopic, Omit<EventTopicServices, Provided>>({
     name: 'eventtopic',
     for: EVENT_TOPICS,
+    owns: [CONFIGMAPS],
     reconcile: reconcileEventTopic,
-    services: { topics: aws.topics, kube: manager.client, settings },
-    ...common,
+    services: { topics: aws.topics, kube: manager.client, settings, cachedConfigMaps },
+    ...common('EventTopic'),
   });
 
   manager.addController<ConsumerQueue, Omit<ConsumerQueueServices, Provided>>({
@@ -70,6 +79,7 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
     // A topic turning Ready (or changing its ARN or allow list) wakes the queues that wait for it,
     // to subscribe or to publish alarms to.
     watches: [{ ref: EVENT_TOPICS, map: (topic) => queuesReferencing(queueInformer.store.list(), topic) }],
+    owns: [CONFIGMAPS],
     reconcile: reconcileConsumerQueue,
     services: {
       queues: aws.queues,
@@ -81,8 +91,9 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
       lookupTopic: (namespace, name) => topicInformer.store.get(keyOf(namespace, name)),
       kube: manager.client,
       settings,
+      cachedConfigMaps,
     },
-    ...common,
+    ...common('ConsumerQueue'),
   });
 
   // The ages the scaler reads are remembered for the per-queue metric.
@@ -92,7 +103,7 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
   registerEcommerceServiceController(manager, {
     queues: aws.queues,
     settings,
-    ...common,
+    ...common('EcommerceService'),
     metricSink: cloudWatchBacklogSink(parts.cloudwatch),
     ...overrides,
     ageSource: ageSource && ages.recording(ageSource),

@@ -59,6 +59,16 @@ export function ownershipOf(tags: Readonly<Tags>, expected: Owner): Ownership {
   return same ? 'ours' : 'foreign';
 }
 
+/**
+ * Whether a resource may be adopted (on the user's explicit consent): it carries none of the
+ * ownership tags, so no pubsub-operator object anywhere — another cluster, another object, an
+ * earlier one of the same name — has a claim on it. A resource with even one of them (a foreign
+ * owner, or a half-written claim) is never taken over.
+ */
+export function adoptable(tags: Readonly<Tags>): boolean {
+  return OWNERSHIP_TAG_KEYS.every((key) => !(key in tags));
+}
+
 /** The owner recorded in the tags, when pubsub-operator manages the resource. */
 export function ownerOf(tags: Readonly<Tags>): Partial<Owner> | undefined {
   if (tags[MANAGED_BY_TAG] !== MANAGED_BY_VALUE) return undefined;

@@ -74,6 +74,8 @@ describe('generated manifests', () => {
       'ValidatingAdmissionPolicyBinding',
       'ValidatingAdmissionPolicy',
       'ValidatingAdmissionPolicyBinding',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
     ]);
   });
 

@@ -117,6 +117,7 @@ describe('the chart, rendered', () => {
         clusterName: 'prod-eu',
         namePrefix: 'shop',
         resyncPeriodSeconds: 60,
+        resyncPeriodSecondsByKind: { consumerQueue: 30, ecommerceService: 120 },
         logLevel: 'debug',
         maxConcurrentReconciles: 2,
         shutdownGraceSeconds: 40,
@@ -131,6 +132,8 @@ describe('the chart, rendered', () => {
       PUBSUB_CLUSTER_NAME: 'prod-eu',
       PUBSUB_NAME_PREFIX: 'shop',
       PUBSUB_RESYNC_PERIOD_SECONDS: '60',
+      PUBSUB_CONSUMER_QUEUE_RESYNC_PERIOD_SECONDS: '30',
+      PUBSUB_ECOMMERCE_SERVICE_RESYNC_PERIOD_SECONDS: '120',
       LOG_LEVEL: 'debug',
       PUBSUB_MAX_CONCURRENT_RECONCILES: '2',
       PUBSUB_SHUTDOWN_GRACE_SECONDS: '40',
@@ -143,6 +146,8 @@ describe('the chart, rendered', () => {
       AWS_ACCESS_KEY_ID: 'testing',
     });
     // Every variable the chart sets is one the operator reads (or the SDK's credentials).
+    // A kind without its own period gets none: it takes the common one.
+    expect(env).not.toHaveProperty('PUBSUB_EVENT_TOPIC_RESYNC_PERIOD_SECONDS');
     const known = new Set<string>([
       ...Object.values(OPERATOR_ENV),
       ...Object.values(AWS_SETTINGS_ENV),

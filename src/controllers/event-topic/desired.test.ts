@@ -11,7 +11,7 @@ function topic(spec: Partial<EventTopic['spec']> = {}, status?: EventTopic['stat
     apiVersion: 'pubsub.ecommerce.io/v1alpha1',
     kind: 'EventTopic',
     metadata: { namespace: 'shop', name: 'order-events', uid: 'uid-1', generation: 2 },
-    spec: { fifo: false, deletionPolicy: 'Delete', ...spec },
+    spec: { fifo: false, deletionPolicy: 'Delete', managementPolicy: 'Manage', ...spec },
     ...(status ? { status } : {}),
   };
 }
