@@ -57,7 +57,7 @@ export const ManagementPolicySchema = z
   .enum(['Manage', 'ObserveOnly'])
   .default('Manage')
   .describe(
-    "What the operator may do in AWS. Manage (default): create, update and delete the resources as the spec says. ObserveOnly: only read them, whoever owns them, and report what it sees (status, and Synced=False with reason Drifted naming each difference from the spec); it never creates, changes, tags or deletes anything in AWS, not even when the object is deleted.",
+    'What the operator may do in AWS. Manage (default): create, update and delete the resources as the spec says. ObserveOnly: only read them, whoever owns them, and report what it sees (status, and Synced=False with reason Drifted naming each difference from the spec); it never creates, changes, tags or deletes anything in AWS, not even when the object is deleted.',
   );
 export type ManagementPolicy = z.infer<typeof ManagementPolicySchema>;
 

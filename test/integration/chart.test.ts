@@ -307,6 +307,7 @@ function mustAllow(ns: string, home: string, lease: string): AccessCheck[] {
     ['autoscaling', 'horizontalpodautoscalers'],
     ['keda.sh', 'scaledobjects'],
     ['keda.sh', 'triggerauthentications'],
+    ['', 'configmaps'], // the connection-details ConfigMaps
   ] as const;
   return [
     ...KINDS.flatMap((resource) => [
@@ -344,7 +345,6 @@ function mustRefuse(ns: string, home: string, lease: string): AccessCheck[] {
     { verb: 'get', resource: 'secrets', namespace: ns },
     { verb: 'list', resource: 'secrets' },
     { verb: 'get', resource: 'secrets', namespace: home },
-    { verb: 'get', resource: 'configmaps', namespace: ns },
     { verb: 'create', resource: 'pods', namespace: ns },
     { verb: 'create', resource: 'pods', subresource: 'exec', namespace: ns },
     { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: ns },

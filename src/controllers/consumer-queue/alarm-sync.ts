@@ -238,7 +238,11 @@ export async function syncAlarms(
  * deletionPolicy Retain: the queue's alarms stay, without their ownership tags (user tags kept), so
  * an object that adopts the queue can adopt them too.
  */
-export async function releaseQueueAlarms(ctx: AlarmContext, cq: ConsumerQueue, names: QueueNames): Promise<void> {
+export async function releaseQueueAlarms(
+  ctx: AlarmContext,
+  cq: ConsumerQueue,
+  names: QueueNames,
+): Promise<void> {
   const scope = alarmNamesInScope(desiredAlarms(cq, ctx.settings, names, undefined), cq.status?.alarms ?? []);
   if (scope.length === 0) return;
   for (const alarm of await ctx.alarms.describeAlarms(scope)) {

@@ -307,9 +307,10 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
     : [...new Set([...deliveringTopics(plan, []), ...recordedTopics])].sort();
   const desired = desiredQueues(cq, ctx.settings, names, arns, policySources(cq, topics));
 
-  // The DLQ first: the queue's RedrivePolicy names it.
+  // The DLQ first: the queue's RedrivePolicy names it. Not beside a queue that is not ours (and
+  // not being adopted): it would serve nothing, and an adoption later would redrive elsewhere.
   let deadLetter: PartResult<QueueReport> | undefined;
-  if (desired.deadLetter) {
+  if (desired.deadLetter && !(queueRead.ok && refusedQueue(cq, queueRead.value, ctx.settings.clusterName))) {
     const wanted = desired.deadLetter;
     deadLetter = await runPart(ctx, 'deadLetterQueue', async () => {
       const actual = await ctx.queues.readQueue(names.deadLetter);
@@ -386,6 +387,12 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   return resultOf(ctx, cq, reports, plan, outcomes, alarms);
 }
 
+/** The queue exists and will be refused: neither ours nor one this object may adopt. */
+function refusedQueue(cq: ConsumerQueue, queue: QueueState | undefined, clusterName: string): boolean {
+  if (!queue || ownershipOf(queue.tags, ownerOfObject(cq, clusterName)) === 'ours') return false;
+  return !(wantsAdoption(cq) && adoptable(queue.tags));
+}
+
 /** The queue name at the end of a redrive policy's deadLetterTargetArn, if any. */
 function redriveTarget(policy: string | undefined): string | undefined {
   if (!policy) return undefined;
@@ -400,14 +407,12 @@ function redriveTarget(policy: string | undefined): string | undefined {
 /**
  * Adopting a queue that already redrives to a dead-letter queue: that queue, not a new one, is
  * the DLQ to adopt, so the messages already dead-lettered stay where the queue sends them. Only
- * on the first adoption (status records no DLQ yet) and only for a queue that may be adopted; the
+ * while the queue is being adopted (then status records the DLQ, and queueNames keeps it); the
  * DLQ is then planned like any other (adopted if it carries no ownership tags, refused otherwise,
  * which leaves the queue unchanged).
  */
 function adoptedDeadLetter(cq: ConsumerQueue, queue: QueueState | undefined): string | undefined {
-  if (!queue || !wantsAdoption(cq) || !cq.spec.deadLetter.enabled || cq.status?.deadLetterQueueUrl)
-    return undefined;
-  if (!adoptable(queue.tags)) return undefined;
+  if (!queue || !wantsAdoption(cq) || !cq.spec.deadLetter.enabled || !adoptable(queue.tags)) return undefined;
   return redriveTarget(queue.attributes['RedrivePolicy']);
 }
 
@@ -457,7 +462,8 @@ async function observeQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResul
   const desired = desiredQueues(cq, ctx.settings, names, arns, { queue: [], deadLetter: [] });
   const drift = driftOf(desired.queue, queue).map((d) => `queue: ${d}`);
   if (desired.deadLetter && !target) drift.push('queue: it has no dead-letter queue, the spec asks for one');
-  if (!desired.deadLetter && target) drift.push(`queue: it redrives to ${target}, the spec asks for no dead-letter queue`);
+  if (!desired.deadLetter && target)
+    drift.push(`queue: it redrives to ${target}, the spec asks for no dead-letter queue`);
   if (desired.deadLetter && target && !deadLetter) drift.push(`dead-letter queue ${target} does not exist`);
   if (desired.deadLetter && deadLetter)
     drift.push(...driftOf(desired.deadLetter, deadLetter).map((d) => `dead-letter queue: ${d}`));
