@@ -31,7 +31,7 @@ import {
   waitGone,
   type Resource,
 } from './support/controllers.ts';
-import { eventReasons, getDeployment } from './support/ecommerce.ts';
+import { eventReasons, getDeployment, until } from './support/ecommerce.ts';
 import { startOperator, type OperatorProcess } from './support/operator.ts';
 
 const ns = crdTestNamespace('day2');
@@ -332,7 +332,7 @@ describe('the pause annotation', () => {
       scaling: { minReplicas: 1, maxReplicas: 2 },
     };
     applyObject(ns, 'ecommerceservices', 'paused-svc', spec);
-    await eventually(async () => (getDeployment(ns, 'paused-svc') ? true : undefined), {
+    await until(() => (getDeployment(ns, 'paused-svc') ? true : undefined), {
       what: 'the Deployment',
     });
     annotate('ecommerceservices', 'paused-svc', 'pubsub.ecommerce.io/paused=true');
@@ -344,7 +344,7 @@ describe('the pause annotation', () => {
     expect(image()).toBe('example/worker:1');
 
     annotate('ecommerceservices', 'paused-svc', 'pubsub.ecommerce.io/paused-');
-    await eventually(async () => (image() === 'example/worker:2' ? true : undefined), {
+    await until(() => (image() === 'example/worker:2' ? true : undefined), {
       timeoutMs: 30_000,
       what: 'the new image applied once unpaused',
     });
@@ -371,23 +371,22 @@ describe('the connection-details ConfigMap', () => {
     ]);
 
     kubectl(['patch', 'configmap', '-n', ns, 'connected-queue', '-p', '{"data":{"QUEUE_URL":"by-hand"}}']);
-    await eventually(
-      async () =>
-        configMap('connected-queue')?.data?.['QUEUE_URL'] === expected.QUEUE_URL ? true : undefined,
+    await until(
+      () => (configMap('connected-queue')?.data?.['QUEUE_URL'] === expected.QUEUE_URL ? true : undefined),
       {
         timeoutMs: 30_000,
         what: 'the edited key put back',
       },
     );
     kubectl(['delete', 'configmap', '-n', ns, 'connected-queue']);
-    await eventually(async () => (configMap('connected-queue')?.data?.['QUEUE_URL'] ? true : undefined), {
+    await until(() => (configMap('connected-queue')?.data?.['QUEUE_URL'] ? true : undefined), {
       timeoutMs: 30_000,
       what: 'the deleted ConfigMap written again',
     });
 
     applyObject(ns, 'consumerqueues', 'connected', { connectionConfigMap: { name: 'connected-renamed' } });
-    await eventually(
-      async () =>
+    await until(
+      () =>
         configMap('connected-renamed')?.data?.['QUEUE_URL'] && !configMap('connected-queue')
           ? true
           : undefined,
@@ -397,7 +396,7 @@ describe('the connection-details ConfigMap', () => {
     // The garbage collector of the bed's controller-manager removes it with its owner.
     await deleteObject(ns, 'consumerqueues', 'connected');
     await waitGone(ns, 'consumerqueues', 'connected');
-    await eventually(async () => (configMap('connected-renamed') ? undefined : true), {
+    await until(() => (configMap('connected-renamed') ? undefined : true), {
       timeoutMs: 60_000,
       what: 'the ConfigMap garbage-collected',
     });

@@ -68,6 +68,24 @@ describe('planResource for a topic', () => {
     expect(plan.action === 'refuse' && plan.message).toMatch(message);
   });
 
+  it('adopts an untagged topic only with consent, tagging it as ours', () => {
+    const untagged = { attributes: { DisplayName: 'by hand' }, tags: { team: 'x' } };
+    const refused = planResource(desired, untagged);
+    expect(refused.action === 'refuse' && refused.message).toMatch(
+      /annotate the object pubsub\.ecommerce\.io\/adopt=true/,
+    );
+    const adopted = planResource(desired, untagged, [], true);
+    expect(adopted).toMatchObject({ action: 'update', adopted: true, attributes: { DisplayName: 'Orders' } });
+    expect(adopted.action === 'update' && adopted.tags.set).toMatchObject(ours);
+  });
+
+  it('never adopts a topic that carries another owner’s tags, whatever the consent', () => {
+    const foreign = { attributes: {}, tags: { ...ours, 'pubsub.ecommerce.io/uid': 'uid-0' } };
+    const plan = planResource(desired, foreign, [], true);
+    expect(plan.action).toBe('refuse');
+    expect(plan.action === 'refuse' && plan.message).not.toMatch(/adopt/);
+  });
+
   it('makes no call at steady state, whatever the form AWS reports values in', () => {
     const plan = planResource(desired, {
       attributes: { DisplayName: 'Orders', TopicArn: 'arn:t', Owner: '123', KmsMasterKeyId: '' },

@@ -53,10 +53,9 @@ export function desiredConfigMap(owner: KubeObject, name: string, data: Connecti
       namespace: owner.metadata?.namespace ?? '',
       labels: { [MANAGED_BY_LABEL]: MANAGED_BY_LABEL_VALUE },
     },
-    data: Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined && v !== '')) as Record<
-      string,
-      string
-    >,
+    data: Object.fromEntries(
+      Object.entries(data).flatMap(([k, v]) => (v === undefined || v === '' ? [] : [[k, v] as const])),
+    ),
   };
 }
 

@@ -98,7 +98,7 @@ function receiveCount(policy: unknown): string | undefined {
   try {
     const parsed: unknown = typeof policy === 'string' ? JSON.parse(policy) : policy;
     const count = (parsed as { maxReceiveCount?: unknown } | undefined)?.maxReceiveCount;
-    return count === undefined ? undefined : String(count);
+    return typeof count === 'number' || typeof count === 'string' ? String(count) : undefined;
   } catch {
     return undefined;
   }
