@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderConfig, staleFiles, helmTemplate } from '../../config/default/render-from-chart.ts';
 import { AWS_SETTINGS_ENV } from '../../src/aws/config.ts';
+import { admissionObjects } from '../../src/crds/admission.ts';
 import { OPERATOR_ENV } from '../../src/config.ts';
 import { ensureFinalizer } from '../../src/runtime/finalizers.ts';
 import { applyOwned, StatusWriter } from '../../src/runtime/apply.ts';
@@ -230,7 +231,10 @@ describe('the admission policies', () => {
     const objects = (await kubectl(['kustomize', `${repoRoot}config/crd`]))
       .split(/^---$/m)
       .map((text) => parse(text) as KubeObject);
-    for (const kind of policyKinds) expect(objects.filter((o) => o.kind === kind)).toHaveLength(2);
+    for (const kind of policyKinds)
+      expect(objects.filter((o) => o.kind === kind)).toHaveLength(
+        admissionObjects().filter((o) => o['kind'] === kind).length,
+      );
   });
 });
 
@@ -277,7 +281,7 @@ describe('the kustomize config', () => {
       expect(crd.metadata?.annotations?.['argocd.argoproj.io/sync-options']).toContain('Prune=false');
     // The admission policies sync with the CRDs, so they are in force before the first sample.
     const policies = objects.filter((o) => o.apiVersion === 'admissionregistration.k8s.io/v1');
-    expect(policies).toHaveLength(4);
+    expect(policies).toHaveLength(admissionObjects().length);
     expect(Math.max(...policies.map(wave))).toBeLessThan(Math.min(...samples.map(wave)));
     for (const sample of samples)
       expect(sample.metadata?.annotations?.['argocd.argoproj.io/sync-options']).toContain(
