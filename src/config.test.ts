@@ -44,6 +44,24 @@ describe('configFromEnv', () => {
     expect(() => configFromEnv({})).toThrow(/AWS_REGION/);
   });
 
+  it('takes a resync period per kind, each defaulting to the common one', () => {
+    const c = configFromEnv({
+      ...base,
+      PUBSUB_RESYNC_PERIOD_SECONDS: '600',
+      PUBSUB_CONSUMER_QUEUE_RESYNC_PERIOD_SECONDS: '60',
+      PUBSUB_ECOMMERCE_SERVICE_RESYNC_PERIOD_SECONDS: ' ',
+    });
+    expect(c.resyncPeriodSecondsOf).toEqual({ EventTopic: 600, ConsumerQueue: 60, EcommerceService: 600 });
+    expect(configFromEnv(base).resyncPeriodSecondsOf).toEqual({
+      EventTopic: 300,
+      ConsumerQueue: 300,
+      EcommerceService: 300,
+    });
+    expect(() => configFromEnv({ ...base, PUBSUB_EVENT_TOPIC_RESYNC_PERIOD_SECONDS: '5' })).toThrow(
+      /PUBSUB_EVENT_TOPIC_RESYNC_PERIOD_SECONDS \("5"\)/,
+    );
+  });
+
   it('refuses a renew deadline that is not shorter than the lease', () => {
     expect(() => configFromEnv({ ...base, PUBSUB_RENEW_DEADLINE_SECONDS: '15' })).toThrow(/shorter than/);
   });

@@ -11,6 +11,8 @@ export interface OperatorConfig {
   watchNamespaces: string[];
   /** How often every object is reconciled again, so drift is found and repaired. */
   resyncPeriodSeconds: number;
+  /** The same per kind; each defaults to resyncPeriodSeconds. */
+  resyncPeriodSecondsOf: Record<ResyncKind, number>;
   /** Concurrent reconciles per controller (never two for one object). */
   maxConcurrentReconciles: number;
   leaderElection: {
@@ -29,11 +31,17 @@ export interface OperatorConfig {
   aws: AwsSettings;
 }
 
+/** The kinds whose resync period can be set on its own. */
+export type ResyncKind = 'EventTopic' | 'ConsumerQueue' | 'EcommerceService';
+
 export const OPERATOR_ENV = {
   clusterName: 'PUBSUB_CLUSTER_NAME',
   namePrefix: 'PUBSUB_NAME_PREFIX',
   watchNamespaces: 'PUBSUB_WATCH_NAMESPACES',
   resyncPeriodSeconds: 'PUBSUB_RESYNC_PERIOD_SECONDS',
+  eventTopicResyncPeriodSeconds: 'PUBSUB_EVENT_TOPIC_RESYNC_PERIOD_SECONDS',
+  consumerQueueResyncPeriodSeconds: 'PUBSUB_CONSUMER_QUEUE_RESYNC_PERIOD_SECONDS',
+  ecommerceServiceResyncPeriodSeconds: 'PUBSUB_ECOMMERCE_SERVICE_RESYNC_PERIOD_SECONDS',
   maxConcurrentReconciles: 'PUBSUB_MAX_CONCURRENT_RECONCILES',
   leaderElect: 'PUBSUB_LEADER_ELECT',
   leaderElectionNamespace: 'PUBSUB_LEADER_ELECTION_NAMESPACE',
@@ -49,6 +57,8 @@ export const OPERATOR_ENV = {
 const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const int = (min: number, max: number, fallback: number) =>
   z.preprocess(blank, z.coerce.number().int().min(min).max(max).default(fallback));
+const optionalInt = (min: number, max: number) =>
+  z.preprocess(blank, z.coerce.number().int().min(min).max(max).optional());
 const bool = (fallback: boolean) =>
   z
     .preprocess(blank, z.enum(['true', 'false', '1', '0']).default(fallback ? 'true' : 'false'))
@@ -76,6 +86,9 @@ const schema = z.object({
       .filter(Boolean),
   ),
   resyncPeriodSeconds: int(10, 86_400, 300),
+  eventTopicResyncPeriodSeconds: optionalInt(10, 86_400),
+  consumerQueueResyncPeriodSeconds: optionalInt(10, 86_400),
+  ecommerceServiceResyncPeriodSeconds: optionalInt(10, 86_400),
   maxConcurrentReconciles: int(1, 64, 4),
   leaderElect: bool(true),
   leaderElectionNamespace: z.preprocess(blank, z.string().optional()),
@@ -120,6 +133,11 @@ export function configFromEnv(
     namePrefix: c.namePrefix,
     watchNamespaces: c.watchNamespaces,
     resyncPeriodSeconds: c.resyncPeriodSeconds,
+    resyncPeriodSecondsOf: {
+      EventTopic: c.eventTopicResyncPeriodSeconds ?? c.resyncPeriodSeconds,
+      ConsumerQueue: c.consumerQueueResyncPeriodSeconds ?? c.resyncPeriodSeconds,
+      EcommerceService: c.ecommerceServiceResyncPeriodSeconds ?? c.resyncPeriodSeconds,
+    },
     maxConcurrentReconciles: c.maxConcurrentReconciles,
     leaderElection: {
       enabled: c.leaderElect,

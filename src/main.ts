@@ -55,6 +55,11 @@ async function main(): Promise<void> {
     settings: { clusterName: config.clusterName, namePrefix: config.namePrefix, region: config.aws.region },
     maxConcurrentReconciles: config.maxConcurrentReconciles,
     resyncPeriodMs: config.resyncPeriodSeconds * 1000,
+    resyncPeriodMsOf: {
+      EventTopic: config.resyncPeriodSecondsOf.EventTopic * 1000,
+      ConsumerQueue: config.resyncPeriodSecondsOf.ConsumerQueue * 1000,
+      EcommerceService: config.resyncPeriodSecondsOf.EcommerceService * 1000,
+    },
   });
   logger.info(
     {
@@ -63,6 +68,7 @@ async function main(): Promise<void> {
       region: config.aws.region,
       clusterName: config.clusterName,
       namePrefix: config.namePrefix,
+      resyncPeriodSeconds: config.resyncPeriodSecondsOf,
     },
     'pubsub-operator configured',
   );

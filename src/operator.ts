@@ -29,13 +29,17 @@ import {
   topicKeysOfQueue,
 } from './controllers/shared/references.ts';
 import type { OperatorSettings } from './controllers/shared/settings.ts';
+import { controllerUid } from './controllers/shared/connection-details.ts';
+import { MANAGED_BY_SELECTOR } from './controllers/shared/labels.ts';
 import { OldestMessageAges, registerObjectMetrics, ScaleEventCounter } from './observability/objects.ts';
+import type { ResyncKind } from './config.ts';
 import type { Manager } from './runtime/manager.ts';
+import { CONFIGMAPS } from './runtime/resources.ts';
 import { keyOf, type IndexFunc, type ReadonlyStore } from './runtime/store.ts';
 import type { KubeObject } from './runtime/types.ts';
 
-// The manager adds the status writer and the event recorder itself.
-type Provided = 'status' | 'recorder';
+// The manager adds the status writer, the event recorder and applyOwned itself.
+type Provided = 'status' | 'recorder' | 'applyOwned';
 
 export interface OperatorParts {
   aws: AwsGateways;
@@ -44,6 +48,8 @@ export interface OperatorParts {
   settings: OperatorSettings;
   maxConcurrentReconciles: number;
   resyncPeriodMs: number;
+  /** A resync period per kind, where it differs from resyncPeriodMs. */
+  resyncPeriodMsOf?: Partial<Record<ResyncKind, number>>;
   /** EcommerceService overrides: endpoint, OIDC provider, age source and metric sink (default: CloudWatch). */
   ecommerceService?: Pick<
     EcommerceServiceParts,
@@ -69,28 +75,44 @@ export function indexQueueReferences(queues: {
   queues.addIndex(REFERENCE_INDEXES.topicArns, topicArnsOfQueue);
 }
 
+/** Only the ConfigMaps the operator labelled are watched and cached. */
+const CONFIGMAP_VIEW = { labelSelector: MANAGED_BY_SELECTOR };
+/** ConfigMaps by the uid of their controller (the EventTopic or ConsumerQueue they describe). */
+const OWNER_UID_INDEX = 'owner/uid';
+
 export function registerControllers(manager: Manager, parts: OperatorParts): void {
   const { aws, settings } = parts;
-  const common = {
+  const common = (kind: ResyncKind) => ({
     maxConcurrentReconciles: parts.maxConcurrentReconciles,
-    resyncPeriodMs: parts.resyncPeriodMs,
-  };
+    resyncPeriodMs: parts.resyncPeriodMsOf?.[kind] ?? parts.resyncPeriodMs,
+  });
   const topicInformer = manager.informer<EventTopic>(EVENT_TOPICS);
   const queueInformer = manager.informer<ConsumerQueue>(CONSUMER_QUEUES);
   indexQueueReferences(queueInformer);
   topicInformer.addIndex(TOPIC_ARN_INDEX, (t) => (t.status?.topicArn ? [t.status.topicArn] : []));
+  // The connection-details ConfigMaps (only those carrying the operator's label): owned, so an
+  // edit or a deletion brings their owner back; filed by the uid of the object that owns them.
+  const configMaps = manager.informer(CONFIGMAPS, CONFIGMAP_VIEW);
+  configMaps.addIndex(OWNER_UID_INDEX, (cm) => {
+    const uid = controllerUid(cm);
+    return uid ? [uid] : [];
+  });
+  const configMapsOwnedBy = (uid: string) =>
+    configMaps.store.keysByIndex(OWNER_UID_INDEX, uid).flatMap((key) => configMaps.store.get(key) ?? []);
 
   manager.addController<EventTopic, Omit<EventTopicServices, Provided>>({
     name: 'eventtopic',
     for: EVENT_TOPICS,
+    owns: [{ ref: CONFIGMAPS, view: CONFIGMAP_VIEW }],
     reconcile: reconcileEventTopic,
     services: {
       topics: aws.topics,
       kube: manager.client,
       settings,
       written: new WrittenStatuses<EventTopicStatus>(),
+      configMapsOwnedBy,
     },
-    ...common,
+    ...common('EventTopic'),
   });
 
   manager.addController<ConsumerQueue, Omit<ConsumerQueueServices, Provided>>({
@@ -99,6 +121,7 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
     // A topic turning Ready (or changing its ARN or allow list) wakes the queues that wait for it,
     // to subscribe or to publish alarms to.
     watches: [{ ref: EVENT_TOPICS, map: (topic) => queuesReferencing(queueInformer.store, topic) }],
+    owns: [{ ref: CONFIGMAPS, view: CONFIGMAP_VIEW }],
     reconcile: reconcileConsumerQueue,
     services: {
       queues: aws.queues,
@@ -115,8 +138,9 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
       },
       kube: manager.client,
       settings,
+      configMapsOwnedBy,
     },
-    ...common,
+    ...common('ConsumerQueue'),
   });
 
   // The ages the scaler reads are remembered for the per-queue metric.
@@ -126,7 +150,7 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
   registerEcommerceServiceController(manager, {
     queues: aws.queues,
     settings,
-    ...common,
+    ...common('EcommerceService'),
     metricSink: cloudWatchBacklogSink(parts.cloudwatch),
     ...overrides,
     ageSource: ageSource && ages.recording(ageSource),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  adoptable,
   describeOwner,
   MANAGED_BY_TAG,
   ownerOf,
@@ -76,5 +77,15 @@ describe('tagChanges', () => {
     ],
   ])('%s', (_what, desired, actual, previous, set, remove) => {
     expect(tagChanges(desired, actual, previous)).toEqual({ set, remove });
+  });
+});
+
+describe('adoptable', () => {
+  it('is true only for a resource without any ownership tag', () => {
+    expect(adoptable({})).toBe(true);
+    expect(adoptable({ team: 'orders', 'managed-by': 'terraform' })).toBe(true);
+    expect(adoptable(mine)).toBe(false);
+    expect(adoptable({ [UID_TAG]: 'someone' })).toBe(false);
+    expect(adoptable({ [MANAGED_BY_TAG]: 'another-tool' })).toBe(false);
   });
 });

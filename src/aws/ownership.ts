@@ -42,10 +42,11 @@ export function ownershipTags(owner: Owner): Tags {
  * - `ours`: managed by pubsub-operator for exactly this cluster, namespace, name and uid;
  * - `foreign`: managed by pubsub-operator for someone else, including an earlier object of the
  *   same namespace/name (another uid): its finalizer may still be cleaning up, or the user kept it
- *   with `deletionPolicy: Retain` and expects it left alone; adopting it silently could delete a
- *   queue full of messages the user meant to keep;
+ *   and expects it left alone; adopting it silently could delete a queue full of messages the user
+ *   meant to keep;
  * - `unmanaged`: not managed by pubsub-operator at all (no managed-by tag, or another value).
- * The controllers never adopt, change or delete anything but `ours`.
+ * The controllers never change or delete anything but `ours`, except that an object the user
+ * annotated to adopt takes over an `unmanaged` resource that is `adoptable`.
  */
 export type Ownership = 'ours' | 'foreign' | 'unmanaged';
 
@@ -57,6 +58,16 @@ export function ownershipOf(tags: Readonly<Tags>, expected: Owner): Ownership {
     tags[NAME_TAG] === expected.name &&
     tags[UID_TAG] === expected.uid;
   return same ? 'ours' : 'foreign';
+}
+
+/**
+ * Whether a resource may be adopted (on the user's explicit consent): it carries none of the
+ * ownership tags, so no pubsub-operator object anywhere — another cluster, another object, an
+ * earlier one of the same name — has a claim on it. A resource with even one of them (a foreign
+ * owner, or a half-written claim) is never taken over.
+ */
+export function adoptable(tags: Readonly<Tags>): boolean {
+  return OWNERSHIP_TAG_KEYS.every((key) => !(key in tags));
 }
 
 /** The owner recorded in the tags, when pubsub-operator manages the resource. */

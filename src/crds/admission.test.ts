@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { TOPIC_REFERENCE_LISTS, admissionObjects, topicReferencePolicy } from './admission.ts';
+import {
+  DAY2_ANNOTATIONS_POLICY,
+  TOPIC_REFERENCE_LISTS,
+  admissionObjects,
+  day2AnnotationsPolicy,
+  topicReferencePolicy,
+} from './admission.ts';
 
 describe('the topic reference admission policies', () => {
   it.each(TOPIC_REFERENCE_LISTS.map((list) => [list.kind.kind, list.field, list] as const))(
@@ -42,5 +48,32 @@ describe('the topic reference admission policies', () => {
     const bindings = objects.filter((o) => o.kind === 'ValidatingAdmissionPolicyBinding');
     expect(bindings.map((b) => b.spec['policyName'])).toEqual(policies);
     for (const b of bindings) expect(b.spec['validationActions']).toEqual(['Deny']);
+  });
+});
+
+describe('the day-2 annotations policy', () => {
+  it('checks the three kinds on create, and on updates that change the annotations or the spec', () => {
+    const policy = day2AnnotationsPolicy() as {
+      metadata: { name: string };
+      spec: {
+        matchConstraints: { resourceRules: { resources: string[] }[] };
+        matchConditions: { expression: string }[];
+        validations: { expression: string; message: string }[];
+      };
+    };
+    expect(policy.metadata.name).toBe(DAY2_ANNOTATIONS_POLICY);
+    expect(policy.spec.matchConstraints.resourceRules[0]?.resources).toEqual([
+      'eventtopics',
+      'consumerqueues',
+      'ecommerceservices',
+    ]);
+    expect(policy.spec.matchConditions[0]?.expression).toContain('oldObject.metadata.annotations');
+    const messages = policy.spec.validations.map((v) => v.message).join('\n');
+    expect(messages).toContain(
+      `metadata.annotations['pubsub.ecommerce.io/paused'] must be "true" or "false"`,
+    );
+    expect(messages).toContain(`metadata.annotations['pubsub.ecommerce.io/adopt'] must be "true" or "false"`);
+    expect(messages).toContain('ObserveOnly');
+    expect(messages).toContain('EventTopics and ConsumerQueues only');
   });
 });

@@ -1,10 +1,11 @@
 // Admission rules a CRD cannot express: a CRD's CEL rules see only the object's spec, never its
 // metadata.namespace, so they cannot tell that a topic reference without a namespace and one naming
 // the object's own namespace are the same reference. A ValidatingAdmissionPolicy can.
-import { GROUP, VERSION } from './common.ts';
+import { ADOPT_ANNOTATION, GROUP, PAUSED_ANNOTATION, VERSION } from './common.ts';
 import { consumerQueueKind } from './consumer-queue.ts';
 import type { KindDefinition } from './crd.ts';
 import { ecommerceServiceKind } from './ecommerce-service.ts';
+import { eventTopicKind } from './event-topic.ts';
 import {
   REDRIVE_RATE_ANNOTATION,
   REDRIVE_RATE_MAX,
@@ -102,11 +103,16 @@ export function topicReferencePolicy(list: TopicReferenceList): Record<string, u
 
 /** The binding that puts `list`'s policy in force everywhere, refusing what it rejects. */
 export function topicReferencePolicyBinding(list: TopicReferenceList): Record<string, unknown> {
+  return policyBinding(topicReferencePolicyName(list));
+}
+
+/** The binding that puts a policy in force, refusing what it refuses, in every namespace. */
+function policyBinding(policyName: string): Record<string, unknown> {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicyBinding',
-    metadata: { name: topicReferencePolicyName(list) },
-    spec: { policyName: topicReferencePolicyName(list), validationActions: ['Deny'] },
+    metadata: { name: policyName },
+    spec: { policyName, validationActions: ['Deny'] },
   };
 }
 
@@ -164,6 +170,85 @@ export function redriveRequestPolicy(): Record<string, unknown> {
           message: `metadata.annotations[${REDRIVE_REQUEST_ANNOTATION}]: this ConsumerQueue has no dead-letter queue (spec.deadLetter.enabled is false), so there is nothing to redrive`,
           reason: 'Invalid',
         },
+        {
+          expression: `!(${changed('request')}) || !has(object.spec.managementPolicy) || object.spec.managementPolicy != 'ObserveOnly'`,
+          message: `metadata.annotations[${REDRIVE_REQUEST_ANNOTATION}]: a redrive moves messages, which managementPolicy ObserveOnly never does`,
+          reason: 'Invalid',
+        },
+      ],
+    },
+  };
+}
+
+/** Name of the policy (and of its binding) that checks the day-2 annotations of every kind. */
+export const DAY2_ANNOTATIONS_POLICY = `day-2-annotations.${GROUP}`;
+
+/** The kinds an object of which may adopt an AWS resource. */
+export const ADOPTING_KINDS: readonly KindDefinition[] = [eventTopicKind, consumerQueueKind];
+
+/**
+ * The annotations that pause an object and let it adopt a resource are metadata, which a CRD's rules
+ * cannot see: this policy refuses a value other than "true" or "false", adoption on a kind that
+ * adopts nothing, and adoption under managementPolicy ObserveOnly (which never tags or changes
+ * anything). Checked on create and when the annotations or the spec change, so an object stored
+ * before can still get its finalizer removed.
+ */
+export function day2AnnotationsPolicy(): Record<string, unknown> {
+  const annotations = 'variables.annotations';
+  const valueRule = (key: string) => ({
+    expression: `!('${key}' in ${annotations}) || ${annotations}['${key}'] in ['true', 'false']`,
+    message: `metadata.annotations['${key}'] must be "true" or "false"`,
+    reason: 'Invalid',
+  });
+  const adopting = ADOPTING_KINDS.map((k) => `'${k.kind}'`).join(', ');
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: { name: DAY2_ANNOTATIONS_POLICY },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: {
+        matchPolicy: 'Equivalent',
+        namespaceSelector: {},
+        objectSelector: {},
+        resourceRules: [
+          {
+            apiGroups: [GROUP],
+            apiVersions: [VERSION],
+            operations: ['CREATE', 'UPDATE'],
+            resources: [eventTopicKind.plural, consumerQueueKind.plural, ecommerceServiceKind.plural],
+            scope: '*',
+          },
+        ],
+      },
+      matchConditions: [
+        {
+          name: 'annotations-or-spec-written',
+          expression:
+            "request.operation == 'CREATE' || object.spec != oldObject.spec || " +
+            '(has(object.metadata.annotations) ? object.metadata.annotations : {}) != ' +
+            '(has(oldObject.metadata.annotations) ? oldObject.metadata.annotations : {})',
+        },
+      ],
+      variables: [
+        {
+          name: 'annotations',
+          expression: 'has(object.metadata.annotations) ? object.metadata.annotations : {}',
+        },
+      ],
+      validations: [
+        valueRule(PAUSED_ANNOTATION),
+        valueRule(ADOPT_ANNOTATION),
+        {
+          expression: `!('${ADOPT_ANNOTATION}' in ${annotations}) || object.kind in [${adopting}]`,
+          message: `metadata.annotations['${ADOPT_ANNOTATION}'] applies to EventTopics and ConsumerQueues only: an EcommerceService owns Kubernetes objects, not AWS resources`,
+          reason: 'Invalid',
+        },
+        {
+          expression: `!('${ADOPT_ANNOTATION}' in ${annotations}) || ${annotations}['${ADOPT_ANNOTATION}'] != 'true' || !has(object.spec.managementPolicy) || object.spec.managementPolicy != 'ObserveOnly'`,
+          message: `metadata.annotations['${ADOPT_ANNOTATION}']: adoption tags the resource and brings it to the spec, which managementPolicy ObserveOnly never does; choose one`,
+          reason: 'Invalid',
+        },
       ],
     },
   };
@@ -177,11 +262,8 @@ export function admissionObjects(): Record<string, unknown>[] {
       topicReferencePolicyBinding(list),
     ]),
     redriveRequestPolicy(),
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingAdmissionPolicyBinding',
-      metadata: { name: REDRIVE_POLICY_NAME },
-      spec: { policyName: REDRIVE_POLICY_NAME, validationActions: ['Deny'] },
-    },
+    policyBinding(REDRIVE_POLICY_NAME),
+    day2AnnotationsPolicy(),
+    policyBinding(DAY2_ANNOTATIONS_POLICY),
   ];
 }

@@ -48,6 +48,30 @@ export const DeletionPolicySchema = z
   );
 export type DeletionPolicy = z.infer<typeof DeletionPolicySchema>;
 
+/** Annotation: "true" lets the object take over an existing AWS resource of its physical name that carries no ownership tags. */
+export const ADOPT_ANNOTATION = `${GROUP}/adopt`;
+/** Annotation: "true" stops every reconcile of the object (no AWS or Kubernetes writes) until it is removed. */
+export const PAUSED_ANNOTATION = `${GROUP}/paused`;
+
+export const ManagementPolicySchema = z
+  .enum(['Manage', 'ObserveOnly'])
+  .default('Manage')
+  .describe(
+    'What the operator may do in AWS. Manage (default): create, update and delete the resources as the spec says. ObserveOnly: only read them, whoever owns them, and report what it sees (status, and Synced=False with reason Drifted naming each difference from the spec); it never creates, changes, tags or deletes anything in AWS, not even when the object is deleted.',
+  );
+export type ManagementPolicy = z.infer<typeof ManagementPolicySchema>;
+
+export const ConnectionConfigMapSchema = z
+  .object({
+    name: objectName().describe(
+      "Name of the ConfigMap, in this object's namespace. It must not be a ConfigMap the operator did not create for this object: one that exists already is left untouched and the condition ConnectionDetailsReady says so.",
+    ),
+  })
+  .describe(
+    "A ConfigMap the operator writes and keeps up to date with this object's connection details (ARNs, URLs and the region), owned by this object so it is deleted with it; a workload the operator does not run reads it with envFrom. Keys: see docs/day-2.md. Removing the field or changing the name deletes the ConfigMap written before.",
+  );
+export type ConnectionConfigMap = z.infer<typeof ConnectionConfigMapSchema>;
+
 /** Reference to an EventTopic, in this namespace unless `namespace` says otherwise. */
 export const TopicRefSchema = z
   .object({

@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import {
   ConditionsSchema,
+  ConnectionConfigMapSchema,
   DeletionPolicySchema,
+  ManagementPolicySchema,
   ObservedGenerationSchema,
   TagsSchema,
   TopicRefSchema,
@@ -313,10 +315,26 @@ export const ConsumerQueueSpecSchema = z
       ),
     tags: TagsSchema.optional(),
     deletionPolicy: DeletionPolicySchema,
+    managementPolicy: ManagementPolicySchema,
+    connectionConfigMap: ConnectionConfigMapSchema.optional(),
   })
   .meta(
     doc(
       'Desired state of the SQS queue, its dead-letter queue, its subscriptions and its alarms.',
+      {
+        rule: "self.managementPolicy != 'ObserveOnly' || !has(self.subscriptions) || size(self.subscriptions) == 0",
+        message:
+          'subscriptions: a ConsumerQueue with managementPolicy ObserveOnly makes no subscription (that would change AWS); subscribe with a managed ConsumerQueue, or leave subscriptions out',
+        fieldPath: '.subscriptions',
+        reason: 'FieldValueForbidden',
+      },
+      {
+        rule: "self.managementPolicy != 'ObserveOnly' || !has(self.alarms)",
+        message:
+          'alarms: a ConsumerQueue with managementPolicy ObserveOnly creates no CloudWatch alarm (that would change AWS); leave alarms out',
+        fieldPath: '.alarms',
+        reason: 'FieldValueForbidden',
+      },
       {
         rule: "!has(self.queueName) || self.queueName.endsWith('.fifo') == self.fifo",
         message: "queueName must end in '.fifo' when fifo is true, and must not when fifo is false",
@@ -529,6 +547,13 @@ export const consumerQueueKind = defineKind(ConsumerQueueSchema, {
       type: 'string',
       jsonPath: '.status.redrive.state',
       description: 'State of the last dead-letter redrive request.',
+      priority: 1,
+    },
+    {
+      name: 'Policy',
+      type: 'string',
+      jsonPath: '.spec.managementPolicy',
+      description: 'Manage, or ObserveOnly: read and report, never change.',
       priority: 1,
     },
     { name: 'URL', type: 'string', jsonPath: '.status.queueUrl', description: 'URL of the SQS queue.' },

@@ -51,6 +51,11 @@ export function defineKind(
       conditionColumn('Ready', options.readyMeans),
       conditionColumn('Synced', 'Whether the last reconcile succeeded.'),
       ...options.columns,
+      conditionColumn(
+        'Paused',
+        'True while the object carries the annotation pubsub.ecommerce.io/paused: "true" and the operator leaves it alone.',
+        1,
+      ),
       {
         name: 'Age',
         type: 'date',
@@ -62,12 +67,13 @@ export function defineKind(
 }
 
 /** Printer column showing the status of the condition of `type`. */
-function conditionColumn(type: string, description: string): PrinterColumn {
+function conditionColumn(type: string, description: string, priority?: number): PrinterColumn {
   return {
     name: type,
     type: 'string',
     jsonPath: `.status.conditions[?(@.type=="${type}")].status`,
     description,
+    ...(priority !== undefined ? { priority } : {}),
   };
 }
 

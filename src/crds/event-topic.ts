@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import {
   ConditionsSchema,
+  ConnectionConfigMapSchema,
   DeletionPolicySchema,
+  ManagementPolicySchema,
   ObservedGenerationSchema,
   TagsSchema,
   defaultedObject,
@@ -104,6 +106,8 @@ export const EventTopicSpecSchema = z
       ),
     tags: TagsSchema.optional(),
     deletionPolicy: DeletionPolicySchema,
+    managementPolicy: ManagementPolicySchema,
+    connectionConfigMap: ConnectionConfigMapSchema.optional(),
   })
   .meta(
     doc(
@@ -173,6 +177,13 @@ export const eventTopicKind = defineKind(EventTopicSchema, {
       type: 'boolean',
       jsonPath: '.spec.fifo',
       description: 'Whether the topic is FIFO.',
+      priority: 1,
+    },
+    {
+      name: 'Policy',
+      type: 'string',
+      jsonPath: '.spec.managementPolicy',
+      description: 'Manage, or ObserveOnly: read and report, never change.',
       priority: 1,
     },
     { name: 'ARN', type: 'string', jsonPath: '.status.topicArn', description: 'ARN of the SNS topic.' },

@@ -1,7 +1,23 @@
 // The project's API: zod schemas of the three kinds and the TypeScript types inferred from them.
 // Controllers import from here; the CRD YAML is generated from the same schemas.
-export { API_VERSION, CATEGORY, GROUP, OWNERSHIP_TAG_PREFIX, VERSION, ConditionSchema } from './common.ts';
-export type { Condition, DeletionPolicy, Tags, TopicRef } from './common.ts';
+export {
+  ADOPT_ANNOTATION,
+  API_VERSION,
+  CATEGORY,
+  GROUP,
+  OWNERSHIP_TAG_PREFIX,
+  PAUSED_ANNOTATION,
+  VERSION,
+  ConditionSchema,
+} from './common.ts';
+export type {
+  Condition,
+  ConnectionConfigMap,
+  DeletionPolicy,
+  ManagementPolicy,
+  Tags,
+  TopicRef,
+} from './common.ts';
 export {
   EventTopicSchema,
   EventTopicSpecSchema,

@@ -12,6 +12,7 @@ import {
   crdFileName,
   renderManifests,
 } from './manifests.ts';
+import { admissionObjects } from './admission.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const files = renderManifests();
@@ -69,15 +70,17 @@ describe('generated manifests', () => {
       `{{- if .Values.admissionPolicy.enabled }}\n${policies}{{- end }}\n`,
     );
     const docs = policies.split(/^---$/m).map((text) => parse(text) as Node);
-    // One policy and binding per topic reference list, then the redrive request's.
-    expect(docs.map((d) => d['kind'])).toEqual([
-      'ValidatingAdmissionPolicy',
-      'ValidatingAdmissionPolicyBinding',
-      'ValidatingAdmissionPolicy',
-      'ValidatingAdmissionPolicyBinding',
-      'ValidatingAdmissionPolicy',
-      'ValidatingAdmissionPolicyBinding',
-    ]);
+    // One policy and binding per topic reference list, then the redrive request's, then the day-2
+    // annotations'.
+    expect(docs.map((d) => (d['metadata'] as Node)['name'])).toEqual(
+      admissionObjects().map((o) => (o['metadata'] as Node)['name']),
+    );
+    expect(docs.map((d) => d['kind'])).toEqual(
+      Array.from({ length: 4 }, () => [
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
+      ]).flat(),
+    );
   });
 
   it.each([

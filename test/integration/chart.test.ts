@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderConfig, staleFiles, helmTemplate } from '../../config/default/render-from-chart.ts';
 import { AWS_SETTINGS_ENV } from '../../src/aws/config.ts';
+import { admissionObjects } from '../../src/crds/admission.ts';
 import { OPERATOR_ENV } from '../../src/config.ts';
 import { ensureFinalizer } from '../../src/runtime/finalizers.ts';
 import { applyOwned, StatusWriter } from '../../src/runtime/apply.ts';
@@ -117,6 +118,7 @@ describe('the chart, rendered', () => {
         clusterName: 'prod-eu',
         namePrefix: 'shop',
         resyncPeriodSeconds: 60,
+        resyncPeriodSecondsByKind: { consumerQueue: 30, ecommerceService: 120 },
         logLevel: 'debug',
         maxConcurrentReconciles: 2,
         shutdownGraceSeconds: 40,
@@ -131,6 +133,8 @@ describe('the chart, rendered', () => {
       PUBSUB_CLUSTER_NAME: 'prod-eu',
       PUBSUB_NAME_PREFIX: 'shop',
       PUBSUB_RESYNC_PERIOD_SECONDS: '60',
+      PUBSUB_CONSUMER_QUEUE_RESYNC_PERIOD_SECONDS: '30',
+      PUBSUB_ECOMMERCE_SERVICE_RESYNC_PERIOD_SECONDS: '120',
       LOG_LEVEL: 'debug',
       PUBSUB_MAX_CONCURRENT_RECONCILES: '2',
       PUBSUB_SHUTDOWN_GRACE_SECONDS: '40',
@@ -143,6 +147,8 @@ describe('the chart, rendered', () => {
       AWS_ACCESS_KEY_ID: 'testing',
     });
     // Every variable the chart sets is one the operator reads (or the SDK's credentials).
+    // A kind without its own period gets none: it takes the common one.
+    expect(env).not.toHaveProperty('PUBSUB_EVENT_TOPIC_RESYNC_PERIOD_SECONDS');
     const known = new Set<string>([
       ...Object.values(OPERATOR_ENV),
       ...Object.values(AWS_SETTINGS_ENV),
@@ -225,7 +231,10 @@ describe('the admission policies', () => {
     const objects = (await kubectl(['kustomize', `${repoRoot}config/crd`]))
       .split(/^---$/m)
       .map((text) => parse(text) as KubeObject);
-    for (const kind of policyKinds) expect(objects.filter((o) => o.kind === kind)).toHaveLength(2);
+    for (const kind of policyKinds)
+      expect(objects.filter((o) => o.kind === kind)).toHaveLength(
+        admissionObjects().filter((o) => o['kind'] === kind).length,
+      );
   });
 });
 
@@ -272,7 +281,7 @@ describe('the kustomize config', () => {
       expect(crd.metadata?.annotations?.['argocd.argoproj.io/sync-options']).toContain('Prune=false');
     // The admission policies sync with the CRDs, so they are in force before the first sample.
     const policies = objects.filter((o) => o.apiVersion === 'admissionregistration.k8s.io/v1');
-    expect(policies).toHaveLength(4);
+    expect(policies).toHaveLength(admissionObjects().length);
     expect(Math.max(...policies.map(wave))).toBeLessThan(Math.min(...samples.map(wave)));
     for (const sample of samples)
       expect(sample.metadata?.annotations?.['argocd.argoproj.io/sync-options']).toContain(
@@ -302,6 +311,7 @@ function mustAllow(ns: string, home: string, lease: string): AccessCheck[] {
     ['autoscaling', 'horizontalpodautoscalers'],
     ['keda.sh', 'scaledobjects'],
     ['keda.sh', 'triggerauthentications'],
+    ['', 'configmaps'], // the connection-details ConfigMaps
   ] as const;
   return [
     ...KINDS.flatMap((resource) => [
@@ -339,7 +349,6 @@ function mustRefuse(ns: string, home: string, lease: string): AccessCheck[] {
     { verb: 'get', resource: 'secrets', namespace: ns },
     { verb: 'list', resource: 'secrets' },
     { verb: 'get', resource: 'secrets', namespace: home },
-    { verb: 'get', resource: 'configmaps', namespace: ns },
     { verb: 'create', resource: 'pods', namespace: ns },
     { verb: 'create', resource: 'pods', subresource: 'exec', namespace: ns },
     { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: ns },

@@ -39,6 +39,12 @@ all take their rules from here. docs/install.md explains each rule.
 - apiGroups: [keda.sh]
   resources: [scaledobjects, triggerauthentications]
   verbs: [get, list, watch, create, patch, update, delete]
+# Connection-details ConfigMaps of EventTopics and ConsumerQueues (spec.connectionConfigMap):
+# written with server-side apply and owned by their object; get to see whether a ConfigMap of that
+# name is someone else's, delete when the spec names another one.
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, watch, create, patch, update, delete]
 # Events about the objects it reconciles, and their repeat counts.
 - apiGroups: [events.k8s.io, ""]
   resources: [events]

@@ -1,10 +1,19 @@
 // I/O edge of a ConsumerQueue's CloudWatch alarms: read them (one DescribeAlarms for all of the
 // queue's alarms), decide with the pure functions of alarms.ts, act, and say what status shows.
 import type { AlarmGateway, AlarmStateValue, ExistingAlarm } from '../../aws/cloudwatch.ts';
-import { describeOwner, ownershipOf, ownershipTags, tagChanges, type Tags } from '../../aws/ownership.ts';
+import {
+  adoptable,
+  describeOwner,
+  OWNERSHIP_TAG_KEYS,
+  ownershipOf,
+  ownershipTags,
+  tagChanges,
+  type Tags,
+} from '../../aws/ownership.ts';
 import type { AlarmStatus, ConsumerQueue } from '../../crds/consumer-queue.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import type { Logger } from '../../runtime/logging.ts';
+import { wantsAdoption } from '../shared/management.ts';
 import { ownerOfObject } from '../shared/plan.ts';
 import type { OperatorSettings } from '../shared/settings.ts';
 import {
@@ -70,6 +79,8 @@ async function ownership(
   // An alarm gone since it was described has no tags: it is not ours to touch either.
   const tags = (await ctx.alarms.alarmTags(actual.arn)) ?? {};
   if (ownershipOf(tags, ownerOfObject(cq, ctx.settings.clusterName)) === 'ours') return { tags };
+  // Adopted with the queue, on the same consent: tagged as ours by ownedAlarm.
+  if (wantsAdoption(cq) && adoptable(tags)) return { tags };
   return { refusal: `${describeOwner('CloudWatch alarm', actual.name, tags)}; it is left untouched` };
 }
 
@@ -223,6 +234,23 @@ export async function syncAlarms(
  * Deletes the queue's alarms (the ones it wants and the ones status records) that are ours; an
  * alarm someone else owns is left alone. No call for a queue without alarms.
  */
+/**
+ * deletionPolicy Retain: the queue's alarms stay, without their ownership tags (user tags kept), so
+ * an object that adopts the queue can adopt them too.
+ */
+export async function releaseQueueAlarms(
+  ctx: AlarmContext,
+  cq: ConsumerQueue,
+  names: QueueNames,
+): Promise<void> {
+  const scope = alarmNamesInScope(desiredAlarms(cq, ctx.settings, names, undefined), cq.status?.alarms ?? []);
+  if (scope.length === 0) return;
+  for (const alarm of await ctx.alarms.describeAlarms(scope)) {
+    const owned = await ownership(ctx, cq, alarm);
+    if ('tags' in owned) await ctx.alarms.untagAlarm(alarm.arn, OWNERSHIP_TAG_KEYS);
+  }
+}
+
 export async function deleteQueueAlarms(
   ctx: AlarmContext,
   cq: ConsumerQueue,

@@ -8,7 +8,7 @@ import type { AccountIdentity } from '../../aws/account.ts';
 import { canonicalJson } from '../../aws/attributes.ts';
 import type { AlarmGateway } from '../../aws/cloudwatch.ts';
 import { keyUsableBySns, type KeyCheck, type KeyGateway } from '../../aws/kms.ts';
-import { ownershipOf, tagChanges } from '../../aws/ownership.ts';
+import { adoptable, OWNERSHIP_TAG_KEYS, ownershipOf, tagChanges } from '../../aws/ownership.ts';
 import type { QueueGateway, QueueState } from '../../aws/queues.ts';
 import type { MessageMoveGateway } from '../../aws/message-moves.ts';
 import type { TopicGateway } from '../../aws/topics.ts';
@@ -35,7 +35,20 @@ import { changedFields, isNoop, ownerOfObject, planResource, type DesiredResourc
 import type { ObjectKey, TopicByArn, TopicLookup } from '../shared/references.ts';
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
 import { sameStatus, type WrittenStatuses } from '../shared/written-status.ts';
-import { ALARMS_CONDITION, deleteQueueAlarms, syncAlarms, type AlarmOutcome } from './alarm-sync.ts';
+import {
+  CONNECTION_CONDITION,
+  syncConnectionDetails,
+  type ConnectionData,
+  type ConnectionServices,
+} from '../shared/connection-details.ts';
+import { driftOf, isObserveOnly, pauseGate, wantsAdoption } from '../shared/management.ts';
+import {
+  ALARMS_CONDITION,
+  deleteQueueAlarms,
+  releaseQueueAlarms,
+  syncAlarms,
+  type AlarmOutcome,
+} from './alarm-sync.ts';
 import { REDRIVE_RECHECK_MS, syncRedrive, type RedriveOutcome } from './redrive.ts';
 import { deadLetterPolicy, desiredQueues, queueNames, queuePolicy, type QueueNames } from './desired.ts';
 import {
@@ -68,7 +81,7 @@ export const SUBSCRIBED_CONDITION = 'Subscribed';
 /** The condition that says whether SNS may use the queue's customer-managed KMS key. */
 export const KEY_CONDITION = 'EncryptionKeyUsable';
 
-export interface ConsumerQueueServices {
+export interface ConsumerQueueServices extends ConnectionServices {
   queues: QueueGateway;
   topics: TopicGateway;
   /** CloudWatch alarms of spec.alarms. */
@@ -81,7 +94,7 @@ export interface ConsumerQueueServices {
   lookupTopic: TopicLookup;
   /** The EventTopic whose SNS topic has an ARN, for entries naming a topic by ARN. */
   topicByArn?: TopicByArn;
-  kube: FinalizerClient;
+  kube: FinalizerClient & ConnectionServices['kube'];
   status: { apply(obj: ConsumerQueue, status: ConsumerQueueStatus): Promise<unknown> };
   recorder: EventRecorder;
   settings: OperatorSettings;
@@ -109,8 +122,19 @@ export const reconcileConsumerQueue: Reconciler<ConsumerQueue, ConsumerQueueServ
   }
   // Status as last written: what it records (topics to look at, tag keys applied) must not be lost
   // to a cache that has not seen the last write yet.
-  const cq: ConsumerQueue = { ...req.object, status: ctx.written.current(req.object) };
+  let cq: ConsumerQueue = { ...req.object, status: ctx.written.current(req.object) };
   try {
+    const paused = cq;
+    // The gate builds on the newest status known (the cache may not hold the last write yet).
+    const gate = await pauseGate(
+      { ...cq, status: ctx.written.current(cq) },
+      {
+        recorder: ctx.recorder,
+        writeStatus: (status: ConsumerQueueStatus) => applyStatus(ctx, paused, status),
+      },
+    );
+    if (gate.paused) return done();
+    cq = gate.object;
     return await withFinalizer(ctx.kube, cq, FINALIZER, {
       apply: (current) => applyQueue(current, ctx),
       cleanup: (current) => cleanupQueue(current, ctx),
@@ -160,8 +184,17 @@ async function ensureQueue(
   desired: DesiredResource,
   actual: QueueState | undefined,
 ): Promise<{ url: string; arn: string } | { refused: string }> {
-  const plan = planResource(desired, actual);
+  const plan = planResource(desired, actual, [], wantsAdoption(cq));
   if (plan.action === 'refuse') return { refused: plan.message };
+  if (plan.action === 'update' && plan.adopted) {
+    ctx.log.info({ queueUrl: actual?.url }, 'adopting SQS queue');
+    ctx.recorder.event(
+      cq,
+      'Normal',
+      'Adopted',
+      `Adopted SQS queue ${desired.name}: it carried no ownership tags; it is tagged as this ConsumerQueue's and brought to the spec`,
+    );
+  }
   if (plan.action === 'create') {
     const created = await ctx.queues.createQueue(
       desired.name,
@@ -265,7 +298,13 @@ function policySources(cq: ConsumerQueue, topics: readonly string[]) {
 }
 
 async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult> {
-  const names = queueNames(cq, ctx.settings);
+  if (isObserveOnly(cq)) return observeQueue(cq, ctx);
+  let names = queueNames(cq, ctx.settings);
+  // Read: the queue, then the subscriptions that deliver into it, from AWS.
+  // The URL in status spares a lookup (a read: ownership still comes from the tags read there).
+  const queueRead = await runPart(ctx, 'queue', () => ctx.queues.readQueue(names.queue, cq.status?.queueUrl));
+  const adopting = queueRead.ok ? adoptedDeadLetter(cq, queueRead.value) : undefined;
+  if (adopting) names = { ...names, deadLetter: adopting };
   const account = await ctx.account.accountId();
   const arns = {
     queue: queueArn(ctx.settings.region, account, names.queue),
@@ -274,9 +313,6 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   const reports: PartReport[] = [];
   const redriveOn = cq.spec.deadLetter.enabled && cq.spec.deadLetter.snsRedrive;
 
-  // Read: the queue, then the subscriptions that deliver into it, from AWS.
-  // The URL in status spares a lookup (a read: ownership still comes from the tags read there).
-  const queueRead = await runPart(ctx, 'queue', () => ctx.queues.readQueue(names.queue, cq.status?.queueUrl));
   const listed = await runPart(ctx, 'subscriptions', async () => {
     // A queue that does not exist and never did for this object (status has no URL) has no
     // subscription of ours: ours are made after the queue. Nothing to list.
@@ -303,9 +339,10 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
     : [...new Set([...deliveringTopics(plan, []), ...recordedTopics])].sort();
   const desired = desiredQueues(cq, ctx.settings, names, arns, policySources(cq, topics));
 
-  // The DLQ first: the queue's RedrivePolicy names it.
+  // The DLQ first: the queue's RedrivePolicy names it. Not beside a queue that is not ours (and
+  // not being adopted): it would serve nothing, and an adoption later would redrive elsewhere.
   let deadLetter: PartResult<QueueReport> | undefined;
-  if (desired.deadLetter) {
+  if (desired.deadLetter && !(queueRead.ok && refusedQueue(cq, queueRead.value, ctx.settings.clusterName))) {
     const wanted = desired.deadLetter;
     deadLetter = await runPart(ctx, 'deadLetterQueue', async () => {
       const actual = await ctx.queues.readQueue(names.deadLetter, cq.status?.deadLetterQueueUrl);
@@ -415,6 +452,124 @@ function withRecheck(result: ReconcileResult, recheckMs: number | undefined): Re
   if (result.kind === 'done') return requeueAfter(recheckMs);
   if (result.kind === 'requeueAfter') return requeueAfter(Math.min(result.afterMs, recheckMs));
   return result;
+}
+
+/** The queue exists and will be refused: neither ours nor one this object may adopt. */
+function refusedQueue(cq: ConsumerQueue, queue: QueueState | undefined, clusterName: string): boolean {
+  if (!queue || ownershipOf(queue.tags, ownerOfObject(cq, clusterName)) === 'ours') return false;
+  return !(wantsAdoption(cq) && adoptable(queue.tags));
+}
+
+/** The queue name at the end of a redrive policy's deadLetterTargetArn, if any. */
+function redriveTarget(policy: string | undefined): string | undefined {
+  if (!policy) return undefined;
+  try {
+    const arn = (JSON.parse(policy) as { deadLetterTargetArn?: unknown }).deadLetterTargetArn;
+    return typeof arn === 'string' ? arn.split(':').pop() || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Adopting a queue that already redrives to a dead-letter queue: that queue, not a new one, is
+ * the DLQ to adopt, so the messages already dead-lettered stay where the queue sends them. Only
+ * while the queue is being adopted (then status records the DLQ, and queueNames keeps it); the
+ * DLQ is then planned like any other (adopted if it carries no ownership tags, refused otherwise,
+ * which leaves the queue unchanged).
+ */
+function adoptedDeadLetter(cq: ConsumerQueue, queue: QueueState | undefined): string | undefined {
+  if (!queue || !wantsAdoption(cq) || !cq.spec.deadLetter.enabled || !adoptable(queue.tags)) return undefined;
+  return redriveTarget(queue.attributes['RedrivePolicy']);
+}
+
+/** The keys of a ConsumerQueue's connection-details ConfigMap. */
+function connectionData(
+  ctx: Ctx,
+  queue: { name: string; url: string; arn: string },
+  deadLetter: { url: string; arn: string } | undefined,
+): ConnectionData {
+  return {
+    QUEUE_URL: queue.url,
+    QUEUE_ARN: queue.arn,
+    QUEUE_NAME: queue.name,
+    ...(deadLetter ? { DLQ_URL: deadLetter.url, DLQ_ARN: deadLetter.arn } : {}),
+    AWS_REGION: ctx.settings.region,
+  };
+}
+
+/**
+ * managementPolicy ObserveOnly: read the queue, whoever owns it, and its DLQ (the one its redrive
+ * policy names), and report URLs, ARNs, backlog and drift; never create, tag, change or subscribe.
+ */
+async function observeQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult> {
+  const names = queueNames(cq, ctx.settings);
+  const queue = await ctx.queues.readQueue(names.queue);
+  if (!queue) {
+    const missing: ConditionValue = {
+      status: 'False',
+      reason: 'NotFound',
+      message: `SQS queue ${names.queue} does not exist; managementPolicy ObserveOnly never creates it`,
+    };
+    await writeStatus(ctx, cq, {
+      ready: missing,
+      synced: missing,
+      connection: await syncConnectionDetails(ctx, cq, undefined),
+      fields: { queueName: names.queue, queueUrl: undefined, queueArn: undefined, backlog: undefined },
+    });
+    return done();
+  }
+  const target = redriveTarget(queue.attributes['RedrivePolicy']);
+  const deadLetter = target ? await ctx.queues.readQueue(target) : undefined;
+  const account = await ctx.account.accountId();
+  const arns = {
+    queue: queue.arn,
+    deadLetter: deadLetter?.arn ?? queueArn(ctx.settings.region, account, names.deadLetter),
+  };
+  const desired = desiredQueues(cq, ctx.settings, names, arns, { queue: [], deadLetter: [] });
+  const drift = driftOf(desired.queue, queue).map((d) => `queue: ${d}`);
+  if (desired.deadLetter && !target) drift.push('queue: it has no dead-letter queue, the spec asks for one');
+  if (!desired.deadLetter && target)
+    drift.push(`queue: it redrives to ${target}, the spec asks for no dead-letter queue`);
+  if (desired.deadLetter && target && !deadLetter) drift.push(`dead-letter queue ${target} does not exist`);
+  if (desired.deadLetter && deadLetter)
+    drift.push(...driftOf(desired.deadLetter, deadLetter).map((d) => `dead-letter queue: ${d}`));
+  const synced: ConditionValue =
+    drift.length > 0
+      ? {
+          status: 'False',
+          reason: 'Drifted',
+          message: `SQS queue ${names.queue} differs from the spec (observed only, not changed): ${drift.join('; ')}`,
+        }
+      : { status: 'True', reason: 'Observed', message: 'The SQS queues match the spec' };
+  const before = cq.status?.conditions?.find((c) => c.type === 'Synced');
+  if (synced.status === 'False' && before?.message !== synced.message)
+    ctx.recorder.event(cq, 'Warning', 'Drifted', synced.message);
+  const queueInfo = { name: names.queue, url: queue.url, arn: queue.arn };
+  const dlqInfo = deadLetter ? { url: deadLetter.url, arn: deadLetter.arn } : undefined;
+  await writeStatus(ctx, cq, {
+    ready: {
+      status: 'True',
+      reason: 'Observed',
+      message: `SQS queue ${names.queue} exists; the operator observes it and never changes it`,
+    },
+    synced,
+    connection: await syncConnectionDetails(ctx, cq, connectionData(ctx, queueInfo, dlqInfo)),
+    fields: {
+      queueName: names.queue,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      deadLetterQueueUrl: dlqInfo?.url,
+      deadLetterQueueArn: dlqInfo?.arn,
+      backlog: {
+        visible: count(queue, 'ApproximateNumberOfMessages'),
+        inFlight: count(queue, 'ApproximateNumberOfMessagesNotVisible'),
+        delayed: count(queue, 'ApproximateNumberOfMessagesDelayed'),
+        deadLetter: count(deadLetter, 'ApproximateNumberOfMessages'),
+      },
+    },
+  });
+  return done();
 }
 
 /** An entry's outcome, with the failure behind a Failed one (for the reconcile's result). */
@@ -777,9 +932,21 @@ async function writeApplyStatus(
     fields.alarms = alarms.value.alarms;
     fields.alarmState = alarms.value.alarmState;
   }
+  const connection = await syncConnectionDetails(
+    ctx,
+    cq,
+    queue.ok
+      ? connectionData(
+          ctx,
+          { name: names.queue, url: queue.value.url, arn: queue.value.arn },
+          cq.spec.deadLetter.enabled && deadLetter?.ok ? deadLetter.value : undefined,
+        )
+      : undefined,
+  );
   await writeStatus(ctx, cq, {
     ...(keepUnknown ? {} : { ready }),
     synced,
+    connection,
     ...(keepUnknown && !subscriptions ? {} : { subscribed }),
     alarms: alarms?.ok ? (alarms.value.condition ?? null) : keepUnknown ? undefined : alarmCondition,
     key: input.key === null ? null : keyCheck,
@@ -838,15 +1005,7 @@ const total = (m: ReturnType<typeof messagesIn>) => m.visible + m.inFlight + m.d
  */
 async function cleanupQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult> {
   const names = queueNames(cq, ctx.settings);
-  if (cq.spec.deletionPolicy === 'Retain') {
-    ctx.recorder.event(
-      cq,
-      'Normal',
-      'Retained',
-      `Kept SQS queue ${names.queue}, its subscriptions and its alarms (deletionPolicy: Retain)`,
-    );
-    return done();
-  }
+  if (isObserveOnly(cq)) return done(); // never touched, so nothing to undo
   const owner = {
     cluster: ctx.settings.clusterName,
     namespace: cq.metadata?.namespace ?? '',
@@ -857,6 +1016,19 @@ async function cleanupQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResul
     state && ownershipOf(state.tags, owner) === 'ours' ? state : undefined;
   const queue = ours(await ctx.queues.readQueue(names.queue));
   const deadLetter = ours(await ctx.queues.readQueue(names.deadLetter));
+  if (cq.spec.deletionPolicy === 'Retain') {
+    // Release, the reverse of adoption: everything stays and keeps working, without the tags that
+    // made it ours, so another object may adopt it (and nothing takes it without being asked to).
+    for (const q of [queue, deadLetter]) if (q) await ctx.queues.untagQueue(q.url, OWNERSHIP_TAG_KEYS);
+    await releaseQueueAlarms(ctx, cq, names);
+    ctx.recorder.event(
+      cq,
+      'Normal',
+      'Retained',
+      `Kept SQS queue ${names.queue}, its dead-letter queue, subscriptions and alarms, and removed their ownership tags (deletionPolicy: Retain); another object may adopt them`,
+    );
+    return done();
+  }
 
   // Only the subscriptions whose endpoint is a queue that is ours.
   if (queue) {
@@ -909,6 +1081,8 @@ async function writeStatus(
     alarms?: ConditionValue | null | undefined;
     /** The EncryptionKeyUsable condition, the same way. */
     key?: ConditionValue | null | undefined;
+    /** The ConnectionDetailsReady condition, the same way. */
+    connection?: ConditionValue | null | undefined;
     fields?: Partial<ConsumerQueueStatus>;
   },
 ): Promise<void> {
@@ -916,6 +1090,7 @@ async function writeStatus(
   let conditions = previous.conditions;
   if (next.alarms === null) conditions = removeCondition(conditions, ALARMS_CONDITION);
   if (next.key === null) conditions = removeCondition(conditions, KEY_CONDITION);
+  if (next.connection === null) conditions = removeCondition(conditions, CONNECTION_CONDITION);
   const status = nextStatus<ConsumerQueueStatus>(
     conditions === previous.conditions ? previous : { ...previous, conditions },
     cq.metadata?.generation,
@@ -926,6 +1101,7 @@ async function writeStatus(
       ...(next.subscribed ? [{ type: SUBSCRIBED_CONDITION, ...next.subscribed }] : []),
       ...(next.alarms ? [{ type: ALARMS_CONDITION, ...next.alarms }] : []),
       ...(next.key ? [{ type: KEY_CONDITION, ...next.key }] : []),
+      ...(next.connection ? [{ type: CONNECTION_CONDITION, ...next.connection }] : []),
     ],
   );
   await applyStatus(ctx, cq, status);

@@ -31,6 +31,7 @@ export function topic(
     spec: {
       fifo,
       deletionPolicy: 'Delete',
+      managementPolicy: 'Manage',
       ...(allowed ? { allowedConsumerNamespaces: allowed } : {}),
       ...(publishers ? { allowedPublisherNamespaces: publishers } : {}),
     },

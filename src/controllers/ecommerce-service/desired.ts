@@ -23,6 +23,7 @@ import { SCALED_OBJECTS, TRIGGER_AUTHENTICATIONS } from '../resources.ts';
 import type { ServiceSettings } from './settings.ts';
 import type { ConditionValue } from '../shared/outcome.ts';
 import { describeKey, keyOf, repeatedReferences, resolveTopic, sameKey } from '../shared/references.ts';
+import { MANAGED_BY, MANAGED_BY_LABEL } from '../shared/labels.ts';
 
 /** The scaler's own field manager: it alone owns the Deployment's spec.replicas. */
 export const SCALER_FIELD_MANAGER = 'pubsub-operator-scaler';
@@ -292,11 +293,6 @@ export function labelValue(name: string): string {
 export function selectorOf(svc: EcommerceService): Record<string, string> {
   return { [SERVICE_LABEL]: labelValue(svc.metadata?.name ?? '') };
 }
-
-/** Every object the operator owns carries this label; its informers watch only what carries it. */
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'pubsub-operator';
-export const MANAGED_BY_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
 
 export function labelsOf(svc: EcommerceService): Record<string, string> {
   return {

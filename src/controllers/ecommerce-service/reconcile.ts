@@ -66,6 +66,7 @@ import type { BacklogMetricSink, QueueAgeSource, ScalerMemory, SharedBacklogRead
 import type { AppliedObjects } from './applied.ts';
 import { withOwner } from '../../runtime/apply.ts';
 import { sameStatus, type WrittenStatuses } from '../shared/written-status.ts';
+import { pauseGate } from '../shared/management.ts';
 
 /**
  * How often a service waiting for its queue or topics looks again, should no watch event wake it:
@@ -168,6 +169,20 @@ export const reconcileEcommerceService: Reconciler<EcommerceService, EcommerceSe
   }
   if (svc.metadata?.deletionTimestamp) return done(); // the garbage collector takes what it owns
   try {
+    // Paused: no apply, no scaling write, until the annotation goes (the scaler's memory is
+    // dropped, so it starts afresh then).
+    const current: EcommerceService = { ...svc, status: ctx.written.current(svc) };
+    const gate = await pauseGate(current, {
+      recorder: ctx.recorder,
+      writeStatus: async (status: EcommerceServiceStatus) => {
+        await ctx.status.apply(svc, status);
+        ctx.written.record(svc, status);
+      },
+    });
+    if (gate.paused) {
+      ctx.scaler.forget(req.key);
+      return done();
+    }
     return await applyService(req.key, svc, ctx);
   } catch (error) {
     return settleFailure(ctx, svc, error, failureOfService(error), (problem) =>

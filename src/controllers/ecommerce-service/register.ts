@@ -24,7 +24,7 @@ import type { OperatorSettings } from '../shared/settings.ts';
 import { kubeKedaDiscovery, reconcileEcommerceService, type EcommerceServiceServices } from './reconcile.ts';
 import { serviceSettingsFromEnv } from './settings.ts';
 import { AppliedObjects } from './applied.ts';
-import { MANAGED_BY_SELECTOR } from './desired.ts';
+import { MANAGED_BY_SELECTOR } from '../shared/labels.ts';
 import {
   ScalerMemory,
   SharedBacklogReadings,

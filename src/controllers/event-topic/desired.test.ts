@@ -11,7 +11,7 @@ function topic(spec: Partial<EventTopic['spec']> = {}, status?: EventTopic['stat
     apiVersion: 'pubsub.ecommerce.io/v1alpha1',
     kind: 'EventTopic',
     metadata: { namespace: 'shop', name: 'order-events', uid: 'uid-1', generation: 2 },
-    spec: { fifo: false, deletionPolicy: 'Delete', ...spec },
+    spec: { fifo: false, deletionPolicy: 'Delete', managementPolicy: 'Manage', ...spec },
     ...(status ? { status } : {}),
   };
 }
@@ -66,6 +66,24 @@ describe('planResource for a topic', () => {
     const plan = planResource(desired, { attributes: {}, tags });
     expect(plan.action).toBe('refuse');
     expect(plan.action === 'refuse' && plan.message).toMatch(message);
+  });
+
+  it('adopts an untagged topic only with consent, tagging it as ours', () => {
+    const untagged = { attributes: { DisplayName: 'by hand' }, tags: { team: 'x' } };
+    const refused = planResource(desired, untagged);
+    expect(refused.action === 'refuse' && refused.message).toMatch(
+      /annotate the object pubsub\.ecommerce\.io\/adopt=true/,
+    );
+    const adopted = planResource(desired, untagged, [], true);
+    expect(adopted).toMatchObject({ action: 'update', adopted: true, attributes: { DisplayName: 'Orders' } });
+    expect(adopted.action === 'update' && adopted.tags.set).toMatchObject(ours);
+  });
+
+  it('never adopts a topic that carries another owner’s tags, whatever the consent', () => {
+    const foreign = { attributes: {}, tags: { ...ours, 'pubsub.ecommerce.io/uid': 'uid-0' } };
+    const plan = planResource(desired, foreign, [], true);
+    expect(plan.action).toBe('refuse');
+    expect(plan.action === 'refuse' && plan.message).not.toMatch(/adopt/);
   });
 
   it('makes no call at steady state, whatever the form AWS reports values in', () => {

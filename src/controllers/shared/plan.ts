@@ -1,6 +1,7 @@
 // Pure: what to do about one AWS resource (topic or queue) that should look like `desired`.
 import { attributeDelta, type Attributes, type DesiredAttributes } from '../../aws/attributes.ts';
 import {
+  adoptable,
   describeOwner,
   ownershipOf,
   tagChanges,
@@ -8,6 +9,7 @@ import {
   type TagChanges,
   type Tags,
 } from '../../aws/ownership.ts';
+import { ADOPT_ANNOTATION } from '../../crds/index.ts';
 
 export interface DesiredResource {
   /** 'SNS topic' or 'SQS queue', for messages. */
@@ -31,7 +33,13 @@ export interface ActualResource {
 export type ResourcePlan =
   | { action: 'create' }
   | { action: 'refuse'; message: string }
-  | { action: 'update'; attributes: Attributes; tags: TagChanges };
+  | {
+      action: 'update';
+      attributes: Attributes;
+      tags: TagChanges;
+      /** The resource carried no ownership tags and is taken over: the update tags it as ours. */
+      adopted?: boolean;
+    };
 
 const isTrue = (value: string | undefined): boolean => (value ?? 'false').toLowerCase() === 'true';
 
@@ -45,12 +53,19 @@ export function planResource(
   desired: DesiredResource,
   actual: ActualResource | undefined,
   managedTagKeys: readonly string[] = [],
+  /** The object consents to adopting a resource without ownership tags (the adopt annotation). */
+  adopt = false,
 ): ResourcePlan {
   if (!actual) return { action: 'create' };
-  if (ownershipOf(actual.tags, desired.owner) !== 'ours') {
+  const ours = ownershipOf(actual.tags, desired.owner) === 'ours';
+  const adopted = !ours && adopt && adoptable(actual.tags);
+  if (!ours && !adopted) {
+    const hint = adoptable(actual.tags)
+      ? `. To take it over, annotate the object ${ADOPT_ANNOTATION}=true`
+      : '';
     return {
       action: 'refuse',
-      message: `${describeOwner(desired.kind, desired.name, actual.tags)}; it is left untouched`,
+      message: `${describeOwner(desired.kind, desired.name, actual.tags)}; it is left untouched${hint}`,
     };
   }
   const { attribute, value } = desired.fifo;
@@ -65,6 +80,7 @@ export function planResource(
     action: 'update',
     attributes: attributeDelta(desired.attributes, actual.attributes),
     tags: tagChanges(desired.tags, actual.tags, managedTagKeys),
+    ...(adopted ? { adopted } : {}),
   };
 }
 

@@ -13,7 +13,7 @@ function topic(
     apiVersion: 'pubsub.ecommerce.io/v1alpha1',
     kind: 'EventTopic',
     metadata: { namespace, name, uid: `uid-${name}` },
-    spec: { fifo: false, deletionPolicy: 'Delete', ...spec },
+    spec: { fifo: false, deletionPolicy: 'Delete', managementPolicy: 'Manage', ...spec },
     status: arn ? { topicArn: arn } : {},
   };
 }

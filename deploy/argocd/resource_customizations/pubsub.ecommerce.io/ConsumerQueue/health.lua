@@ -40,6 +40,11 @@ local refused = {
 local function verdict(obj)
   local synced = condition(obj, "Synced")
   local ready = condition(obj, "Ready")
+  -- Paused by the user: the operator leaves the object alone on purpose, deletion included.
+  local annotations = obj.metadata.annotations or {}
+  if annotations["pubsub.ecommerce.io/paused"] == "true" then
+    return { status = "Suspended", message = "Paused: the operator leaves this object alone until the annotation pubsub.ecommerce.io/paused is removed" }
+  end
   if obj.metadata.deletionTimestamp ~= nil then
     if synced ~= nil and synced.status == "False" then
       if synced.reason == "DeletionBlocked" then
@@ -58,6 +63,10 @@ local function verdict(obj)
     return { status = "Progressing", message = "Waiting for the operator to observe generation " .. generation }
   end
   if synced.status == "False" then
+    -- managementPolicy ObserveOnly: the resource works; the spec only describes what is expected.
+    if synced.reason == "Drifted" and ready ~= nil and ready.status == "True" then
+      return { status = "Healthy", message = "Observed only, drifted from the spec: " .. describe(synced) }
+    end
     if transient[synced.reason] then
       return { status = "Progressing", message = synced.reason .. ": " .. describe(synced) }
     end
@@ -74,6 +83,11 @@ local function verdict(obj)
       return { status = "Degraded", message = ready.reason .. ": " .. describe(ready) }
     end
     return { status = "Progressing", message = describe(ready) }
+  end
+  -- A connection-details ConfigMap that cannot be written (another's of that name) needs a person.
+  local connection = condition(obj, "ConnectionDetailsReady")
+  if connection ~= nil and connection.status == "False" and connection.reason ~= "Waiting" then
+    return { status = "Degraded", message = (connection.reason or "Failed") .. ": " .. describe(connection) }
   end
   return nil
 end
