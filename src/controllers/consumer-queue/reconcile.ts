@@ -4,11 +4,11 @@
 // reported on its own and the others still run; status is written once, with every part's report.
 import { queueArn } from '../../aws/account.ts';
 import type { AccountIdentity } from '../../aws/account.ts';
-import { canonicalJson } from '../../aws/attributes.ts';
+import { attributeString, canonicalJson } from '../../aws/attributes.ts';
 import type { AlarmGateway } from '../../aws/cloudwatch.ts';
 import { keyUsableBySns, type KeyCheck, type KeyGateway } from '../../aws/kms.ts';
 import { ownershipOf, tagChanges } from '../../aws/ownership.ts';
-import type { QueueGateway, QueueState } from '../../aws/queues.ts';
+import { endpointMayLack, type QueueGateway, type QueueState } from '../../aws/queues.ts';
 import type { MessageMoveGateway } from '../../aws/message-moves.ts';
 import type { TopicGateway } from '../../aws/topics.ts';
 import type { ConsumerQueue, ConsumerQueueStatus, RedriveStatus } from '../../crds/index.ts';
@@ -196,10 +196,15 @@ async function withoutUnsupported(
   desired: DesiredResource,
   actual: QueueState | undefined,
 ): Promise<DesiredResource> {
-  if (!actual || !('RedriveAllowPolicy' in desired.attributes) || 'RedriveAllowPolicy' in actual.attributes)
-    return desired;
-  if (await ctx.queues.supportsAttribute(actual.url, 'RedriveAllowPolicy')) return desired;
-  const { RedriveAllowPolicy: _unsupported, ...attributes } = desired.attributes;
+  if (!actual) return desired;
+  const attributes = { ...desired.attributes };
+  for (const [name, value] of Object.entries(desired.attributes)) {
+    if (value === undefined || name in actual.attributes) continue;
+    const wanted = attributeString(name, value);
+    // Empty is the same as absent: no difference to set, nothing to ask.
+    if (wanted === '' || !endpointMayLack(name, wanted)) continue;
+    if (!(await ctx.queues.supportsAttribute(actual.url, name))) delete attributes[name];
+  }
   return { ...desired, attributes };
 }
 
