@@ -64,9 +64,26 @@ const sqs = (operation: string, resource: string): CallContext => ({ service: 's
  */
 export function endpointMayLack(name: string, value: string): boolean {
   return (
-    name === 'RedriveAllowPolicy' || name === 'SqsManagedSseEnabled' || (name === 'KmsMasterKeyId' && value === '')
+    name === 'RedriveAllowPolicy' ||
+    name === 'SqsManagedSseEnabled' ||
+    (name === 'KmsMasterKeyId' && value === '')
   );
 }
+
+/**
+ * Attributes SQS reports for every queue in GetQueueAttributes(All). Absent from an endpoint's
+ * answer, the endpoint does not keep them (ElasticMQ takes MessageRetentionPeriod and
+ * MaximumMessageSize and forgets them): there is nothing to compare, and setting them again at
+ * every reconcile would change nothing.
+ */
+export const ALWAYS_REPORTED_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'DelaySeconds',
+  'MaximumMessageSize',
+  'MessageRetentionPeriod',
+  'ReceiveMessageWaitTimeSeconds',
+  'SqsManagedSseEnabled',
+  'VisibilityTimeout',
+]);
 
 /** The attribute an InvalidAttributeName refusal names ("The attribute X is invalid.", "Unknown Attribute X."). */
 export function refusedAttributeOf(error: unknown): string | undefined {

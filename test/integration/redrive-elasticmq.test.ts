@@ -104,6 +104,14 @@ async function callsOf(operation: string): Promise<number> {
     .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
+/** Waits for two more reconciles of `name` than have been logged (the second one after a resync). */
+async function reconciledTwiceMore(name: string): Promise<void> {
+  const isIt = (l: { msg: string; [key: string]: unknown }) => l.msg === 'reconciled' && l['name'] === name;
+  const before = operator.lines.filter(isIt).length;
+  let seen = 0;
+  await operator.waitForLog((l) => isIt(l) && ++seen > before + 1, 60_000);
+}
+
 const visible = async (url: string) => {
   const { Attributes } = await elasticSqs.send(
     new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }),
@@ -179,12 +187,7 @@ describe('dead-letter redrive on an endpoint with message move tasks (ElasticMQ)
       `test.example.com/touched=${Date.now()}`,
       '--overwrite',
     ]);
-    const before = operator.lines.filter((l) => l.msg === 'reconciled' && l['name'] === 'orders').length;
-    let seen = 0;
-    await operator.waitForLog(
-      (l) => l.msg === 'reconciled' && l['name'] === 'orders' && ++seen > before + 1,
-      60_000,
-    );
+    await reconciledTwiceMore('orders');
     expect(await callsOf('StartMessageMoveTask')).toBe(1);
     const listed = await elasticSqs.send(new ListMessageMoveTasksCommand({ SourceArn: deadLetterArn }));
     expect(listed.Results?.length).toBe(1);
@@ -199,5 +202,19 @@ describe('dead-letter redrive on an endpoint with message move tasks (ElasticMQ)
       finishedRequestIds: ['fix-1', 'fix-2'],
     });
     expect(await callsOf('StartMessageMoveTask')).toBe(2);
+  });
+
+  it('compares only what ElasticMQ keeps: at a resync it sets nothing again but the queue policy, which ElasticMQ does not keep', async () => {
+    await waitForCondition(ns, 'consumerqueues', 'orders', 'Ready', 'True');
+    const updates = () => operator.lines.filter((l) => l.msg === 'updated SQS queue');
+    const before = updates().length;
+    await reconciledTwiceMore('orders');
+    // ElasticMQ takes MessageRetentionPeriod, MaximumMessageSize and Policy and reports none of
+    // them, and refuses SqsManagedSseEnabled and RedriveAllowPolicy in SetQueueAttributes. A policy
+    // missing at a read is set again (on AWS it was removed by hand); the rest is left out.
+    const changed = updates()
+      .slice(before)
+      .flatMap((l) => l['changed'] as string[]);
+    expect(new Set(changed)).toEqual(new Set(['Policy']));
   });
 });

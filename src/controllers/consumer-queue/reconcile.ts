@@ -8,7 +8,12 @@ import { attributeString, canonicalJson } from '../../aws/attributes.ts';
 import type { AlarmGateway } from '../../aws/cloudwatch.ts';
 import { keyUsableBySns, type KeyCheck, type KeyGateway } from '../../aws/kms.ts';
 import { ownershipOf, tagChanges } from '../../aws/ownership.ts';
-import { endpointMayLack, type QueueGateway, type QueueState } from '../../aws/queues.ts';
+import {
+  ALWAYS_REPORTED_ATTRIBUTES,
+  endpointMayLack,
+  type QueueGateway,
+  type QueueState,
+} from '../../aws/queues.ts';
 import type { MessageMoveGateway } from '../../aws/message-moves.ts';
 import type { TopicGateway } from '../../aws/topics.ts';
 import type { ConsumerQueue, ConsumerQueueStatus, RedriveStatus } from '../../crds/index.ts';
@@ -200,6 +205,10 @@ async function withoutUnsupported(
   const attributes = { ...desired.attributes };
   for (const [name, value] of Object.entries(desired.attributes)) {
     if (value === undefined || name in actual.attributes) continue;
+    if (ALWAYS_REPORTED_ATTRIBUTES.has(name)) {
+      delete attributes[name];
+      continue;
+    }
     const wanted = attributeString(name, value);
     // Empty is the same as absent: no difference to set, nothing to ask.
     if (wanted === '' || !endpointMayLack(name, wanted)) continue;
@@ -320,7 +329,12 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
         ? queueRead
         : await runPart(ctx, 'queue', async () => {
             const actual = queueRead.value;
-            const ensured = await ensureQueue(ctx, cq, desired.queue, actual);
+            const ensured = await ensureQueue(
+              ctx,
+              cq,
+              await withoutUnsupported(ctx, desired.queue, actual),
+              actual,
+            );
             return 'refused' in ensured ? ensured : { ...ensured, state: actual };
           });
   reports.push({ part: 'queue', result: queue });

@@ -41,12 +41,20 @@ export function elasticmqClasspath(): string {
 </project>
 `,
   );
-  process.stderr.write(`[elasticmq] fetching ElasticMQ ${ELASTICMQ_VERSION} from Maven Central into ${dir}\n`);
+  process.stderr.write(
+    `[elasticmq] fetching ElasticMQ ${ELASTICMQ_VERSION} from Maven Central into ${dir}\n`,
+  );
   // Written aside and renamed, so a fetch cut short never leaves a classpath naming missing jars.
   const partial = `${classpathFile}.${process.pid}.tmp`;
   const out = spawnSync(
     'mvn',
-    ['-q', '-B', `-Dmaven.repo.local=${dir}/m2`, 'dependency:build-classpath', `-Dmdep.outputFile=${partial}`],
+    [
+      '-q',
+      '-B',
+      `-Dmaven.repo.local=${dir}/m2`,
+      'dependency:build-classpath',
+      `-Dmdep.outputFile=${partial}`,
+    ],
     { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   if (out.status !== 0) throw new Error('mvn could not fetch ElasticMQ');
