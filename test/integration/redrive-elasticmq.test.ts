@@ -11,19 +11,18 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { awsClientConfig, bedEnv, eventually } from './support/bed.ts';
+import { awsClientConfig, bedEnv, eventually, uniqueName } from './support/bed.ts';
 import { crdTestNamespace, kubectl } from './support/crds.ts';
 import { applyObject, deleteAll, getObject, waitForCondition } from './support/controllers.ts';
 import { eventsAbout } from './support/cloudwatch.ts';
 import { startElasticMq, type ElasticMq } from './support/elasticmq.ts';
-import { startOperator, type OperatorProcess } from './support/operator.ts';
-import { uniqueName } from './support/bed.ts';
+import { freePort, startOperator, type OperatorProcess } from './support/operator.ts';
 
 const ns = crdTestNamespace('redrive-emq');
 const cluster = uniqueName('redrive-emq');
 const REQUEST = 'pubsub.ecommerce.io/redrive-request';
-/** ElasticMQ's port on this bed; PUBSUB_BED_ELASTICMQ_PORT moves it. */
-const ELASTICMQ_PORT = Number(process.env['PUBSUB_BED_ELASTICMQ_PORT'] ?? 19824);
+/** ElasticMQ's port: PUBSUB_BED_ELASTICMQ_PORT when set, else a free one. */
+const elasticmqPort = async () => Number(process.env['PUBSUB_BED_ELASTICMQ_PORT'] || (await freePort()));
 const DEAD_LETTERS = 25;
 
 let emq: ElasticMq;
@@ -35,7 +34,7 @@ beforeAll(async () => {
   // must make the same ARNs, or the move task names queues it does not know.
   const { Account } = await new STSClient(awsClientConfig()).send(new GetCallerIdentityCommand({}));
   const region = awsClientConfig().region;
-  emq = await startElasticMq(ELASTICMQ_PORT, { region, accountId: Account ?? '' });
+  emq = await startElasticMq(await elasticmqPort(), { region, accountId: Account ?? '' });
   process.stderr.write(`[redrive-elasticmq] ElasticMQ answered ${emq.startupMs} ms after start\n`);
   elasticSqs = new SQSClient({ ...awsClientConfig(), endpoint: emq.endpoint });
   const moto = bedEnv()['AWS_ENDPOINT_URL'];
@@ -91,6 +90,7 @@ async function finished(name: string, id: string): Promise<Record<string, unknow
     const conditions = (await getObject(ns, 'consumerqueues', name))?.status?.conditions;
     throw new Error(
       `${String(error)}; status.redrive: ${JSON.stringify(last)}; conditions: ${JSON.stringify(conditions)}`,
+      { cause: error },
     );
   }
 }
