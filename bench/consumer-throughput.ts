@@ -20,7 +20,7 @@ import { Consumer as SqsConsumer } from 'sqs-consumer';
 import { Consumer } from '../services/consumer/consumer.ts';
 import { sqsQueueClient } from '../services/consumer/queue.ts';
 import { cpuByPid } from './cpu.ts';
-import { startElasticMq, type ElasticMq } from './elasticmq.ts';
+import { startElasticMq, type ElasticMq } from '../test/integration/support/elasticmq.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { QueueDoesNotExist, QueueNameExists, type SQSClient } from '@aws-sdk/client-sqs';
-import { queueArnFromUrl, SqsQueueGateway } from './queues.ts';
+import {
+  InvalidAttributeName,
+  QueueDoesNotExist,
+  QueueNameExists,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { endpointMayLack, queueArnFromUrl, SqsQueueGateway } from './queues.ts';
 import { scriptedClient, type ScriptedHandler } from './scripted-client.ts';
 
 const fakeSqs = (handlers: Record<string, ScriptedHandler>) => scriptedClient<SQSClient>(handlers);
@@ -129,6 +134,54 @@ describe('SqsQueueGateway', () => {
       delayed: 0,
     });
     expect(sent).toHaveLength(1);
+  });
+
+  it('sets the rest without an attribute the endpoint refuses as unknown and may lack, and remembers it', async () => {
+    const refused = (name: string) =>
+      new InvalidAttributeName({
+        message: `The attribute ${name} is invalid.`,
+        $metadata: { httpStatusCode: 400 },
+      });
+    const { sent, client } = fakeSqs({
+      SetQueueAttributes: (input) => {
+        const attributes = (input as { Attributes: Record<string, string> }).Attributes;
+        if ('SqsManagedSseEnabled' in attributes) throw refused('SqsManagedSseEnabled');
+        if ('RedriveAllowPolicy' in attributes) throw refused('RedriveAllowPolicy');
+        return {};
+      },
+    });
+    const gateway = new SqsQueueGateway(client, region);
+    await gateway.setQueueAttributes(url, {
+      VisibilityTimeout: '45',
+      SqsManagedSseEnabled: 'true',
+      RedriveAllowPolicy: '{"redrivePermission":"byQueue"}',
+    });
+    expect(sent.map((s) => Object.keys((s.input as { Attributes: object }).Attributes))).toEqual([
+      ['VisibilityTimeout', 'SqsManagedSseEnabled', 'RedriveAllowPolicy'],
+      ['VisibilityTimeout', 'RedriveAllowPolicy'],
+      ['VisibilityTimeout'],
+    ]);
+    // Known now: no call to ask.
+    expect(await gateway.supportsAttribute(url, 'SqsManagedSseEnabled')).toBe(false);
+    expect(sent).toHaveLength(3);
+  });
+
+  it('keeps refusing a KMS key, and any attribute an endpoint may not leave out', async () => {
+    const { sent, client } = fakeSqs({
+      SetQueueAttributes: () => {
+        throw new InvalidAttributeName({
+          message: 'Unknown Attribute KmsMasterKeyId.',
+          $metadata: { httpStatusCode: 400 },
+        });
+      },
+    });
+    await expect(
+      new SqsQueueGateway(client, region).setQueueAttributes(url, { KmsMasterKeyId: 'alias/orders' }),
+    ).rejects.toMatchObject({ code: 'InvalidAttributeName' });
+    expect(sent).toHaveLength(1);
+    expect(endpointMayLack('KmsMasterKeyId', '')).toBe(true);
+    expect(endpointMayLack('KmsMasterKeyId', 'alias/orders')).toBe(false);
+    expect(endpointMayLack('Policy', '{}')).toBe(false);
   });
 
   it('reads a missing backlog as notFound', async () => {

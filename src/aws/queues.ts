@@ -74,6 +74,43 @@ export function queueNameOfUrl(url: string): string | undefined {
 }
 
 /**
+ * Whether an SQS-compatible endpoint may lack this attribute, with this value, and the operator
+ * leave it out: the redrive allow-list and SQS-managed encryption, which emulators (moto,
+ * ElasticMQ) do not have. A KMS key is never left out: asked for and refused, it stays refused.
+ */
+export function endpointMayLack(name: string, value: string): boolean {
+  return (
+    name === 'RedriveAllowPolicy' ||
+    name === 'SqsManagedSseEnabled' ||
+    (name === 'KmsMasterKeyId' && value === '')
+  );
+}
+
+/**
+ * Attributes SQS reports for every queue in GetQueueAttributes(All). Absent from an endpoint's
+ * answer, the endpoint does not keep them (ElasticMQ takes MessageRetentionPeriod and
+ * MaximumMessageSize and forgets them): there is nothing to compare, and setting them again at
+ * every reconcile would change nothing.
+ */
+export const ALWAYS_REPORTED_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'DelaySeconds',
+  'MaximumMessageSize',
+  'MessageRetentionPeriod',
+  'ReceiveMessageWaitTimeSeconds',
+  'SqsManagedSseEnabled',
+  'VisibilityTimeout',
+]);
+
+/** The attribute an InvalidAttributeName refusal names ("The attribute X is invalid.", "Unknown Attribute X."). */
+export function refusedAttributeOf(error: unknown): string | undefined {
+  if (!(error instanceof AwsError) || error.code !== 'InvalidAttributeName') return undefined;
+  const match = /attribute(?: name)? '?"?([A-Za-z]+)'?"? is invalid|unknown attribute '?"?([A-Za-z]+)/i.exec(
+    error.message,
+  );
+  return match?.[1] ?? match?.[2];
+}
+
+/**
  * The ARN of the queue at `url`: SQS queue URLs end in `/<account>/<name>`, so no call is needed.
  */
 export function queueArnFromUrl(region: string, url: string): string {
@@ -147,11 +184,27 @@ export class SqsQueueGateway implements QueueGateway {
     return { url: QueueUrl, arn: queueArnFromUrl(this.region, QueueUrl) };
   }
 
+  /**
+   * An attribute the endpoint refuses as unknown, and may lack (endpointMayLack), is remembered as
+   * unsupported and the rest is set without it: CreateQueue of such endpoints ignores it silently,
+   * SetQueueAttributes refuses it, and GetQueueAttributes naming it answers nothing either way.
+   */
   async setQueueAttributes(url: string, delta: Attributes): Promise<void> {
-    if (Object.keys(delta).length === 0) return;
-    await guarded(sqs('SetQueueAttributes', url), () =>
-      this.client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: delta })),
-    );
+    let rest = { ...delta };
+    while (Object.keys(rest).length > 0) {
+      try {
+        await guarded(sqs('SetQueueAttributes', url), () =>
+          this.client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: rest })),
+        );
+        return;
+      } catch (error) {
+        const refused = refusedAttributeOf(error);
+        if (!refused || !(refused in rest) || !endpointMayLack(refused, rest[refused] ?? '')) throw error;
+        this.support.set(refused, Promise.resolve(false));
+        const { [refused]: _unknown, ...others } = rest;
+        rest = others;
+      }
+    }
   }
 
   async tagQueue(url: string, tags: Tags): Promise<void> {

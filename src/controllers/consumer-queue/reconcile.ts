@@ -5,11 +5,16 @@
 import { isNotFound as isAwsNotFound } from '../../aws/errors.ts';
 import { queueArn } from '../../aws/account.ts';
 import type { AccountIdentity } from '../../aws/account.ts';
-import { canonicalJson } from '../../aws/attributes.ts';
+import { attributeString, canonicalJson } from '../../aws/attributes.ts';
 import type { AlarmGateway } from '../../aws/cloudwatch.ts';
 import { keyUsableBySns, type KeyCheck, type KeyGateway } from '../../aws/kms.ts';
 import { adoptable, OWNERSHIP_TAG_KEYS, ownershipOf, tagChanges } from '../../aws/ownership.ts';
-import type { QueueGateway, QueueState } from '../../aws/queues.ts';
+import {
+  ALWAYS_REPORTED_ATTRIBUTES,
+  endpointMayLack,
+  type QueueGateway,
+  type QueueState,
+} from '../../aws/queues.ts';
 import type { MessageMoveGateway } from '../../aws/message-moves.ts';
 import type { TopicGateway } from '../../aws/topics.ts';
 import type { ConsumerQueue, ConsumerQueueStatus, RedriveStatus } from '../../crds/index.ts';
@@ -234,10 +239,19 @@ async function withoutUnsupported(
   desired: DesiredResource,
   actual: QueueState | undefined,
 ): Promise<DesiredResource> {
-  if (!actual || !('RedriveAllowPolicy' in desired.attributes) || 'RedriveAllowPolicy' in actual.attributes)
-    return desired;
-  if (await ctx.queues.supportsAttribute(actual.url, 'RedriveAllowPolicy')) return desired;
-  const { RedriveAllowPolicy: _unsupported, ...attributes } = desired.attributes;
+  if (!actual) return desired;
+  const attributes = { ...desired.attributes };
+  for (const [name, value] of Object.entries(desired.attributes)) {
+    if (value === undefined || name in actual.attributes) continue;
+    if (ALWAYS_REPORTED_ATTRIBUTES.has(name)) {
+      delete attributes[name];
+      continue;
+    }
+    const wanted = attributeString(name, value);
+    // Empty is the same as absent: no difference to set, nothing to ask.
+    if (wanted === '' || !endpointMayLack(name, wanted)) continue;
+    if (!(await ctx.queues.supportsAttribute(actual.url, name))) delete attributes[name];
+  }
   return { ...desired, attributes };
 }
 
@@ -361,7 +375,12 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
         ? queueRead
         : await runPart(ctx, 'queue', async () => {
             const actual = queueRead.value;
-            const ensured = await ensureQueue(ctx, cq, desired.queue, actual);
+            const ensured = await ensureQueue(
+              ctx,
+              cq,
+              await withoutUnsupported(ctx, desired.queue, actual),
+              actual,
+            );
             return 'refused' in ensured ? ensured : { ...ensured, state: actual };
           });
   reports.push({ part: 'queue', result: queue });

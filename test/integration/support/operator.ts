@@ -10,8 +10,11 @@ export interface OperatorOptions {
   clusterName: string;
   leaseName?: string;
   kubeconfig?: string;
-  /** Extra or overriding environment variables (e.g. AWS_ENDPOINT_URL of a fault proxy). */
-  env?: Record<string, string>;
+  /**
+   * Extra or overriding environment variables (e.g. AWS_ENDPOINT_URL of a fault proxy); undefined
+   * removes one (e.g. AWS_ENDPOINT_URL, so that per-service AWS_ENDPOINT_URL_<SERVICE> apply).
+   */
+  env?: Record<string, string | undefined>;
 }
 
 export interface LogLine {
@@ -63,8 +66,10 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
     PUBSUB_HTTP_PORT: String(httpPort),
     PUBSUB_RESYNC_PERIOD_SECONDS: '10',
     LOG_LEVEL: 'debug',
-    ...opts.env,
   };
+  for (const [name, value] of Object.entries(opts.env ?? {}))
+    if (value === undefined) delete env[name];
+    else env[name] = value;
   const child = spawn(process.execPath, [`${repoRoot}src/main.ts`], {
     env,
     cwd: repoRoot,
