@@ -58,6 +58,8 @@ async function identityWithoutStatus(ns: string): Promise<string> {
           verbs: ['get', 'list', 'watch', 'patch', 'update'],
         },
         { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch', 'update'] },
+        // The topics' and queues' connection-details ConfigMaps: their informer must sync.
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
       ],
     },
   });

@@ -101,6 +101,10 @@ describe('a failed measurement of the queue', () => {
 
 describe('CloudWatch', () => {
   it('scales on the age of the oldest message, and publishes the backlog per replica when asked', async () => {
+    // The queue empty before the service starts, and no reading from before the purge left to share:
+    // services of one queue reuse a reading younger than half their poll interval (2.5 s here).
+    await purge(await queueUrlOf(ns, 'work'));
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
     applyObject(ns, 'ecommerceservices', 'aged', {
       image: 'ghcr.io/example/worker:1',
       consumes: { queueRef: { name: 'work' } },
@@ -111,7 +115,6 @@ describe('CloudWatch', () => {
         queueDepth: { pollIntervalSeconds: 5, scaleDownStabilizationSeconds: 5, publishBacklogMetric: true },
       },
     });
-    await purge(await queueUrlOf(ns, 'work'));
     await waitForReplicas(ns, 'aged', 1);
     const queue = await getObject(ns, 'consumerqueues', 'work');
     // SQS publishes ApproximateAgeOfOldestMessage itself; moto does not, so the test does.

@@ -84,8 +84,6 @@ describe('an idle operator', () => {
       },
       { timeoutMs: 90_000, what: 'the worker to report its ready replica' },
     );
-    await new Promise((r) => setTimeout(r, 3_000));
-    proxy.reset();
     const versions = async () =>
       Promise.all(
         (
@@ -96,7 +94,17 @@ describe('an idle operator', () => {
           ] as const
         ).map(async ([plural, name]) => (await getObject(ns, plural, name))?.metadata),
       );
-    const before = await versions();
+    // Idle from here: the last report of the pod's start (the Deployment's status reaches the
+    // service's a little later on a loaded machine) has landed once nothing moves for two polls.
+    const before = await eventually(
+      async () => {
+        const first = await versions();
+        await new Promise((r) => setTimeout(r, 10_000));
+        return JSON.stringify(await versions()) === JSON.stringify(first) ? first : undefined;
+      },
+      { timeoutMs: 90_000, what: 'the three objects to stop changing' },
+    );
+    proxy.reset();
     const polls = reconciles('ecommerceservice', 'worker');
     const queueRuns = reconciles('consumerqueue', 'work');
     const topicRuns = reconciles('eventtopic', 'orders');
