@@ -34,6 +34,42 @@ export const topicReferencePolicyName = (list: TopicReferenceList): string =>
   `unique-topic-references.${list.kind.plural}.${GROUP}`;
 
 /**
+ * A ValidatingAdmissionPolicy on creates and updates of `kinds`, with the rest of its spec (match
+ * conditions, variables, validations) as given. The match constraints are written out with the
+ * apiserver's defaults (every namespace and object): they are atomic, so server-side apply by two
+ * managers conflicts unless both send the stored value.
+ */
+function admissionPolicy(
+  name: string,
+  kinds: readonly KindDefinition[],
+  rest: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: { name },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: {
+        matchPolicy: 'Equivalent',
+        namespaceSelector: {},
+        objectSelector: {},
+        resourceRules: [
+          {
+            apiGroups: [GROUP],
+            apiVersions: [VERSION],
+            operations: ['CREATE', 'UPDATE'],
+            resources: kinds.map((k) => k.plural),
+            scope: '*',
+          },
+        ],
+      },
+      ...rest,
+    },
+  };
+}
+
+/**
  * The policy refusing a `list` that names one EventTopic twice, counting an omitted namespace as the
  * object's own. The message names both entries, e.g. `spec.subscriptions[1].topicRef names EventTopic
  * shop/order-events, as spec.subscriptions[0] does`. An update that leaves the spec as it was (a
@@ -58,47 +94,25 @@ export function topicReferencePolicy(list: TopicReferenceList): Record<string, u
   const message = list.arnField
     ? `${first}.startsWith('arn:') ? ${byArnMessage} : ${byRefMessage}`
     : byRefMessage;
-  return {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingAdmissionPolicy',
-    metadata: { name: topicReferencePolicyName(list) },
-    spec: {
-      failurePolicy: 'Fail',
-      // Written out with the apiserver's defaults (every namespace and object): matchConstraints is
-      // atomic, so server-side apply by two managers conflicts unless both send the stored value.
-      matchConstraints: {
-        matchPolicy: 'Equivalent',
-        namespaceSelector: {},
-        objectSelector: {},
-        resourceRules: [
-          {
-            apiGroups: [GROUP],
-            apiVersions: [VERSION],
-            operations: ['CREATE', 'UPDATE'],
-            resources: [list.kind.plural],
-            scope: '*',
-          },
-        ],
+  return admissionPolicy(topicReferencePolicyName(list), [list.kind], {
+    matchConditions: [
+      {
+        name: 'spec-written',
+        expression: "request.operation == 'CREATE' || object.spec != oldObject.spec",
       },
-      matchConditions: [
-        {
-          name: 'spec-written',
-          expression: "request.operation == 'CREATE' || object.spec != oldObject.spec",
-        },
-      ],
-      variables: [
-        { name: 'keys', expression: keys },
-        { name: 'repeated', expression: repeated },
-      ],
-      validations: [
-        {
-          expression: 'size(variables.repeated) == 0',
-          messageExpression: message,
-          reason: 'Invalid',
-        },
-      ],
-    },
-  };
+    ],
+    variables: [
+      { name: 'keys', expression: keys },
+      { name: 'repeated', expression: repeated },
+    ],
+    validations: [
+      {
+        expression: 'size(variables.repeated) == 0',
+        messageExpression: message,
+        reason: 'Invalid',
+      },
+    ],
+  });
 }
 
 /** The binding that puts `list`'s policy in force everywhere, refusing what it rejects. */
@@ -128,56 +142,36 @@ export function redriveRequestPolicy(): Record<string, unknown> {
   const value = (obj: string, key: string) =>
     `(${obj} != null && has(${obj}.metadata.annotations) && '${key}' in ${obj}.metadata.annotations ? ${obj}.metadata.annotations['${key}'] : '')`;
   const changed = (v: string) => `variables.${v} != '' && variables.${v} != variables.old_${v}`;
-  return {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingAdmissionPolicy',
-    metadata: { name: REDRIVE_POLICY_NAME },
-    spec: {
-      failurePolicy: 'Fail',
-      matchConstraints: {
-        matchPolicy: 'Equivalent',
-        namespaceSelector: {},
-        objectSelector: {},
-        resourceRules: [
-          {
-            apiGroups: [GROUP],
-            apiVersions: [VERSION],
-            operations: ['CREATE', 'UPDATE'],
-            resources: [consumerQueueKind.plural],
-            scope: '*',
-          },
-        ],
+  return admissionPolicy(REDRIVE_POLICY_NAME, [consumerQueueKind], {
+    variables: [
+      { name: 'request', expression: value('object', REDRIVE_REQUEST_ANNOTATION) },
+      { name: 'old_request', expression: value('oldObject', REDRIVE_REQUEST_ANNOTATION) },
+      { name: 'rate', expression: value('object', REDRIVE_RATE_ANNOTATION) },
+      { name: 'old_rate', expression: value('oldObject', REDRIVE_RATE_ANNOTATION) },
+    ],
+    validations: [
+      {
+        expression: `!(${changed('request')}) || variables.request.matches(${celString(REDRIVE_REQUEST_ID.source)})`,
+        message: `metadata.annotations[${REDRIVE_REQUEST_ANNOTATION}] must be a request id: 1 to 63 letters, digits, '.', '_', ':' and '-', starting and ending with a letter or digit`,
+        reason: 'Invalid',
       },
-      variables: [
-        { name: 'request', expression: value('object', REDRIVE_REQUEST_ANNOTATION) },
-        { name: 'old_request', expression: value('oldObject', REDRIVE_REQUEST_ANNOTATION) },
-        { name: 'rate', expression: value('object', REDRIVE_RATE_ANNOTATION) },
-        { name: 'old_rate', expression: value('oldObject', REDRIVE_RATE_ANNOTATION) },
-      ],
-      validations: [
-        {
-          expression: `!(${changed('request')}) || variables.request.matches(${celString(REDRIVE_REQUEST_ID.source)})`,
-          message: `metadata.annotations[${REDRIVE_REQUEST_ANNOTATION}] must be a request id: 1 to 63 letters, digits, '.', '_', ':' and '-', starting and ending with a letter or digit`,
-          reason: 'Invalid',
-        },
-        {
-          expression: `!(${changed('rate')}) || (variables.rate.matches('^[0-9]{1,3}$') && int(variables.rate) >= ${REDRIVE_RATE_MIN} && int(variables.rate) <= ${REDRIVE_RATE_MAX})`,
-          message: `metadata.annotations[${REDRIVE_RATE_ANNOTATION}] must be a whole number of messages per second from ${REDRIVE_RATE_MIN} to ${REDRIVE_RATE_MAX}`,
-          reason: 'Invalid',
-        },
-        {
-          expression: `!(${changed('request')}) || object.spec.deadLetter.enabled`,
-          message: `metadata.annotations[${REDRIVE_REQUEST_ANNOTATION}]: this ConsumerQueue has no dead-letter queue (spec.deadLetter.enabled is false), so there is nothing to redrive`,
-          reason: 'Invalid',
-        },
-        {
-          expression: `!(${changed('request')}) || !has(object.spec.managementPolicy) || object.spec.managementPolicy != 'ObserveOnly'`,
-          message: `metadata.annotations[${REDRIVE_REQUEST_ANNOTATION}]: a redrive moves messages, which managementPolicy ObserveOnly never does`,
-          reason: 'Invalid',
-        },
-      ],
-    },
-  };
+      {
+        expression: `!(${changed('rate')}) || (variables.rate.matches('^[0-9]{1,3}$') && int(variables.rate) >= ${REDRIVE_RATE_MIN} && int(variables.rate) <= ${REDRIVE_RATE_MAX})`,
+        message: `metadata.annotations[${REDRIVE_RATE_ANNOTATION}] must be a whole number of messages per second from ${REDRIVE_RATE_MIN} to ${REDRIVE_RATE_MAX}`,
+        reason: 'Invalid',
+      },
+      {
+        expression: `!(${changed('request')}) || object.spec.deadLetter.enabled`,
+        message: `metadata.annotations[${REDRIVE_REQUEST_ANNOTATION}]: this ConsumerQueue has no dead-letter queue (spec.deadLetter.enabled is false), so there is nothing to redrive`,
+        reason: 'Invalid',
+      },
+      {
+        expression: `!(${changed('request')}) || !has(object.spec.managementPolicy) || object.spec.managementPolicy != 'ObserveOnly'`,
+        message: `metadata.annotations[${REDRIVE_REQUEST_ANNOTATION}]: a redrive moves messages, which managementPolicy ObserveOnly never does`,
+        reason: 'Invalid',
+      },
+    ],
+  });
 }
 
 /** Name of the policy (and of its binding) that checks the day-2 annotations of every kind. */
@@ -201,57 +195,37 @@ export function day2AnnotationsPolicy(): Record<string, unknown> {
     reason: 'Invalid',
   });
   const adopting = ADOPTING_KINDS.map((k) => `'${k.kind}'`).join(', ');
-  return {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingAdmissionPolicy',
-    metadata: { name: DAY2_ANNOTATIONS_POLICY },
-    spec: {
-      failurePolicy: 'Fail',
-      matchConstraints: {
-        matchPolicy: 'Equivalent',
-        namespaceSelector: {},
-        objectSelector: {},
-        resourceRules: [
-          {
-            apiGroups: [GROUP],
-            apiVersions: [VERSION],
-            operations: ['CREATE', 'UPDATE'],
-            resources: [eventTopicKind.plural, consumerQueueKind.plural, ecommerceServiceKind.plural],
-            scope: '*',
-          },
-        ],
+  return admissionPolicy(DAY2_ANNOTATIONS_POLICY, [eventTopicKind, consumerQueueKind, ecommerceServiceKind], {
+    matchConditions: [
+      {
+        name: 'annotations-or-spec-written',
+        expression:
+          "request.operation == 'CREATE' || object.spec != oldObject.spec || " +
+          '(has(object.metadata.annotations) ? object.metadata.annotations : {}) != ' +
+          '(has(oldObject.metadata.annotations) ? oldObject.metadata.annotations : {})',
       },
-      matchConditions: [
-        {
-          name: 'annotations-or-spec-written',
-          expression:
-            "request.operation == 'CREATE' || object.spec != oldObject.spec || " +
-            '(has(object.metadata.annotations) ? object.metadata.annotations : {}) != ' +
-            '(has(oldObject.metadata.annotations) ? oldObject.metadata.annotations : {})',
-        },
-      ],
-      variables: [
-        {
-          name: 'annotations',
-          expression: 'has(object.metadata.annotations) ? object.metadata.annotations : {}',
-        },
-      ],
-      validations: [
-        valueRule(PAUSED_ANNOTATION),
-        valueRule(ADOPT_ANNOTATION),
-        {
-          expression: `!('${ADOPT_ANNOTATION}' in ${annotations}) || object.kind in [${adopting}]`,
-          message: `metadata.annotations['${ADOPT_ANNOTATION}'] applies to EventTopics and ConsumerQueues only: an EcommerceService owns Kubernetes objects, not AWS resources`,
-          reason: 'Invalid',
-        },
-        {
-          expression: `!('${ADOPT_ANNOTATION}' in ${annotations}) || ${annotations}['${ADOPT_ANNOTATION}'] != 'true' || !has(object.spec.managementPolicy) || object.spec.managementPolicy != 'ObserveOnly'`,
-          message: `metadata.annotations['${ADOPT_ANNOTATION}']: adoption tags the resource and brings it to the spec, which managementPolicy ObserveOnly never does; choose one`,
-          reason: 'Invalid',
-        },
-      ],
-    },
-  };
+    ],
+    variables: [
+      {
+        name: 'annotations',
+        expression: 'has(object.metadata.annotations) ? object.metadata.annotations : {}',
+      },
+    ],
+    validations: [
+      valueRule(PAUSED_ANNOTATION),
+      valueRule(ADOPT_ANNOTATION),
+      {
+        expression: `!('${ADOPT_ANNOTATION}' in ${annotations}) || object.kind in [${adopting}]`,
+        message: `metadata.annotations['${ADOPT_ANNOTATION}'] applies to EventTopics and ConsumerQueues only: an EcommerceService owns Kubernetes objects, not AWS resources`,
+        reason: 'Invalid',
+      },
+      {
+        expression: `!('${ADOPT_ANNOTATION}' in ${annotations}) || ${annotations}['${ADOPT_ANNOTATION}'] != 'true' || !has(object.spec.managementPolicy) || object.spec.managementPolicy != 'ObserveOnly'`,
+        message: `metadata.annotations['${ADOPT_ANNOTATION}']: adoption tags the resource and brings it to the spec, which managementPolicy ObserveOnly never does; choose one`,
+        reason: 'Invalid',
+      },
+    ],
+  });
 }
 
 /** Every admission object, policies first. */
