@@ -46,7 +46,13 @@ import {
   type ConnectionData,
   type ConnectionServices,
 } from '../shared/connection-details.ts';
-import { driftOf, isObserveOnly, pauseGate, wantsAdoption } from '../shared/management.ts';
+import {
+  driftOf,
+  isObserveOnly,
+  observedConditions,
+  pauseGate,
+  wantsAdoption,
+} from '../shared/management.ts';
 import {
   ALARMS_CONDITION,
   deleteQueueAlarms,
@@ -553,25 +559,11 @@ async function observeQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResul
   if (desired.deadLetter && target && !deadLetter) drift.push(`dead-letter queue ${target} does not exist`);
   if (desired.deadLetter && deadLetter)
     drift.push(...driftOf(desired.deadLetter, deadLetter).map((d) => `dead-letter queue: ${d}`));
-  const synced: ConditionValue =
-    drift.length > 0
-      ? {
-          status: 'False',
-          reason: 'Drifted',
-          message: `SQS queue ${names.queue} differs from the spec (observed only, not changed): ${drift.join('; ')}`,
-        }
-      : { status: 'True', reason: 'Observed', message: 'The SQS queues match the spec' };
-  const before = cq.status?.conditions?.find((c) => c.type === 'Synced');
-  if (synced.status === 'False' && before?.message !== synced.message)
-    ctx.recorder.event(cq, 'Warning', 'Drifted', synced.message);
+  const { ready, synced } = observedConditions(cq, `SQS queue ${names.queue}`, drift, ctx.recorder);
   const queueInfo = { name: names.queue, url: queue.url, arn: queue.arn };
   const dlqInfo = deadLetter ? { url: deadLetter.url, arn: deadLetter.arn } : undefined;
   await writeStatus(ctx, cq, {
-    ready: {
-      status: 'True',
-      reason: 'Observed',
-      message: `SQS queue ${names.queue} exists; the operator observes it and never changes it`,
-    },
+    ready,
     synced,
     connection: await syncConnectionDetails(ctx, cq, connectionData(ctx, queueInfo, dlqInfo)),
     fields: {

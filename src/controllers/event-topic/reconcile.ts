@@ -14,7 +14,13 @@ import {
   type ConnectionData,
   type ConnectionServices,
 } from '../shared/connection-details.ts';
-import { driftOf, isObserveOnly, pauseGate, wantsAdoption } from '../shared/management.ts';
+import {
+  driftOf,
+  isObserveOnly,
+  observedConditions,
+  pauseGate,
+  wantsAdoption,
+} from '../shared/management.ts';
 import { removeCondition } from '../../runtime/conditions.ts';
 import { sameStatus, type WrittenStatuses } from '../shared/written-status.ts';
 import { desiredTopic, managedTagKeys, physicalTopicName } from './desired.ts';
@@ -158,23 +164,9 @@ async function observeTopic(
     return done();
   }
   const drift = driftOf(desired, actual);
-  const synced =
-    drift.length > 0
-      ? {
-          status: 'False' as const,
-          reason: 'Drifted',
-          message: `SNS topic ${desired.name} differs from the spec (observed only, not changed): ${drift.join('; ')}`,
-        }
-      : { status: 'True' as const, reason: 'Observed', message: 'The SNS topic matches the spec' };
-  const before = topic.status?.conditions?.find((c) => c.type === 'Synced');
-  if (synced.status === 'False' && before?.message !== synced.message)
-    ctx.recorder.event(topic, 'Warning', 'Drifted', synced.message);
+  const { ready, synced } = observedConditions(topic, `SNS topic ${desired.name}`, drift, ctx.recorder);
   await writeStatus(ctx, topic, {
-    ready: {
-      status: 'True',
-      reason: 'Observed',
-      message: `SNS topic ${desired.name} exists; the operator observes it and never changes it`,
-    },
+    ready,
     synced,
     topicName: desired.name,
     topicArn: actual.arn,

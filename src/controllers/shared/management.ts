@@ -8,7 +8,7 @@ import type { Condition } from '../../crds/index.ts';
 import { removeCondition } from '../../runtime/conditions.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import type { KubeObject } from '../../runtime/types.ts';
-import { withConditions } from './outcome.ts';
+import { withConditions, type ConditionValue } from './outcome.ts';
 import type { ActualResource, DesiredResource } from './plan.ts';
 
 export { ADOPT_ANNOTATION, PAUSED_ANNOTATION };
@@ -136,4 +136,34 @@ export function driftOf(desired: DesiredResource, actual: ActualResource): strin
     drift.push(`tag ${key} is ${shown(actual.tags[key])}, the spec says ${shown(wanted)}`);
   }
   return drift;
+}
+
+/**
+ * What an observed resource that exists reports: Ready, it exists; Synced, whether it matches the
+ * spec, each difference named (`what` names the resource, e.g. "SNS topic orders"). A Warning
+ * Event says so when the drift is new or changed.
+ */
+export function observedConditions(
+  obj: KubeObject & { status?: { conditions?: readonly Condition[] } },
+  what: string,
+  drift: readonly string[],
+  recorder: EventRecorder,
+): { ready: ConditionValue; synced: ConditionValue } {
+  const synced: ConditionValue =
+    drift.length > 0
+      ? {
+          status: 'False',
+          reason: 'Drifted',
+          message: `${what} differs from the spec (observed only, not changed): ${drift.join('; ')}`,
+        }
+      : { status: 'True', reason: 'Observed', message: `${what} matches the spec` };
+  const before = obj.status?.conditions?.find((c) => c.type === 'Synced');
+  if (synced.status === 'False' && before?.message !== synced.message)
+    recorder.event(obj, 'Warning', 'Drifted', synced.message);
+  const ready: ConditionValue = {
+    status: 'True',
+    reason: 'Observed',
+    message: `${what} exists; the operator observes it and never changes it`,
+  };
+  return { ready, synced };
 }
