@@ -24,7 +24,7 @@ import type { OperatorSettings } from '../shared/settings.ts';
 import { kubeKedaDiscovery, reconcileEcommerceService, type EcommerceServiceServices } from './reconcile.ts';
 import { serviceSettingsFromEnv } from './settings.ts';
 import { AppliedObjects } from './applied.ts';
-import { MANAGED_BY_SELECTOR } from './desired.ts';
+import { MANAGED_BY_SELECTOR, SCALER_FIELD_MANAGER } from './desired.ts';
 import { ScalerMemory, type BacklogMetricSink, type QueueAgeSource } from './sources.ts';
 import { WrittenStatuses } from '../shared/written-status.ts';
 
@@ -51,7 +51,11 @@ export function servicesPublishingTo(services: ReadonlyStore<EcommerceService>, 
  */
 export const OWNED_KINDS: readonly OwnedKind[] = [
   { ref: SERVICE_ACCOUNTS, view: { labelSelector: MANAGED_BY_SELECTOR, keep: 'metadata' } },
-  { ref: DEPLOYMENTS, view: { labelSelector: MANAGED_BY_SELECTOR } },
+  // The scaler's managedFields entry says, after a restart, whether it set the replicas.
+  {
+    ref: DEPLOYMENTS,
+    view: { labelSelector: MANAGED_BY_SELECTOR, keepManagedFieldsOf: [SCALER_FIELD_MANAGER] },
+  },
   { ref: SERVICES, view: { labelSelector: MANAGED_BY_SELECTOR, keep: 'metadata' } },
   { ref: POD_DISRUPTION_BUDGETS, view: { labelSelector: MANAGED_BY_SELECTOR, keep: 'metadata' } },
   { ref: HORIZONTAL_POD_AUTOSCALERS, view: { labelSelector: MANAGED_BY_SELECTOR } },
