@@ -145,8 +145,16 @@ function packageOf(url: string): string {
 
 function cpu(file: string): void {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  // The heap snapshot the benchmark takes after the converge stops the process for seconds: the
+  // profile is read up to it, so it shows the start and the converge only.
+  const snapshotNodes = new Set(
+    profile.nodes.filter((n) => n.callFrame.functionName === 'writeHeapSnapshot').map((n) => n.id),
+  );
+  const cut = profile.samples.findIndex((id) => snapshotNodes.has(id));
+  const samples = cut < 0 ? profile.samples : profile.samples.slice(0, cut);
+  if (cut >= 0) console.log(`read up to the heap snapshot: ${cut} of ${profile.samples.length} samples`);
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
   const byFunction = new Map<string, [number, number]>();
   const byPackage = new Map<string, [number, number]>();
   for (const node of profile.nodes) {
@@ -174,7 +182,7 @@ function cpu(file: string): void {
   }
   const busy = [...byPackage].filter(([k]) => k !== '(idle)').reduce((a, [, [v]]) => a + v, 0);
   console.log(
-    `${file}: ${(busy / 1e6).toFixed(1)} s busy of ${(profile.timeDeltas.reduce((a, b) => a + b, 0) / 1e6).toFixed(1)} s`,
+    `${file}: ${(busy / 1e6).toFixed(1)} s busy of ${(profile.timeDeltas.slice(0, samples.length).reduce((a, b) => a + b, 0) / 1e6).toFixed(1)} s`,
   );
   const ms = (v: number) => `${(v / 1000).toFixed(0)} ms`;
   printTable(

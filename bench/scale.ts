@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parse } from 'yaml';
 import {
   AppsV1Api,
   CoreV1Api,
@@ -39,8 +40,14 @@ const { values } = parseArgs({
     /** Heap snapshot after the converge and a CPU profile of the process (written at its exit). */
     profile: { type: 'boolean', default: false },
     out: { type: 'string' },
+    /** NODE_OPTIONS of the operator; default: the chart's (values.yaml nodeOptions). */
+    'node-options': { type: 'string' },
   },
 });
+const chartValues = parse(readFileSync(join(repoRoot, 'charts/operator/values.yaml'), 'utf8')) as {
+  nodeOptions?: string;
+};
+const nodeOptions = values['node-options'] ?? chartValues.nodeOptions ?? '';
 const unitCounts = values.units.split(',').map(Number);
 const maxServices = Number(values.services);
 const unrelated = Number(values.unrelated);
@@ -121,6 +128,8 @@ interface ProcessSample {
   externalMiB: number;
   lagP99Ms: number;
   lagMaxMs: number;
+  /** How long a GET /metrics took. */
+  scrapeMs: number;
 }
 
 function procStatusKiB(pid: number, field: string): number {
@@ -141,7 +150,9 @@ async function metrics(port: number): Promise<Map<string, number>> {
 
 async function sample(op: OperatorProcess): Promise<ProcessSample> {
   const pid = op.child.pid ?? 0;
+  const started = performance.now();
   const m = await metrics(op.httpPort);
+  const scrapeMs = performance.now() - started;
   return {
     rssMiB: procStatusKiB(pid, 'VmRSS') / 1024,
     peakRssMiB: procStatusKiB(pid, 'VmHWM') / 1024,
@@ -150,6 +161,7 @@ async function sample(op: OperatorProcess): Promise<ProcessSample> {
     externalMiB: (m.get('nodejs_external_memory_bytes') ?? 0) / MiB,
     lagP99Ms: (m.get('nodejs_eventloop_lag_p99_seconds') ?? 0) * 1000,
     lagMaxMs: (m.get('nodejs_eventloop_lag_max_seconds') ?? 0) * 1000,
+    scrapeMs,
   };
 }
 
@@ -160,7 +172,8 @@ function sampler(op: OperatorProcess) {
   let running = true;
   const loop = (async () => {
     while (running) {
-      await sleep(2000);
+      // As often as a Prometheus would scrape: a scrape costs the operator CPU that grows with N.
+      await sleep(10_000);
       const s = await sample(op).catch(() => undefined);
       if (s) {
         worstP99 = Math.max(worstP99, s.lagP99Ms);
@@ -341,6 +354,8 @@ interface Result {
   awsPerUnitSplit: { mutating: number; reads: number };
   awsPerObjectPerResync: Record<string, number>;
   awsPerObjectPerHourAtDefault: number;
+  /** Reconciles per topic or queue in the idle window: the resync sweeps it held. */
+  idleReconcilesPerObject: number;
   awsMutatingWhileIdle: number;
   serviceWindow?: {
     kubePerServicePerMinute: Record<string, number>;
@@ -371,11 +386,14 @@ async function runOne(n: number, m: number): Promise<Result> {
       PUBSUB_LEADER_ELECT: 'false',
       PUBSUB_RESYNC_PERIOD_SECONDS: String(resyncSeconds),
       LOG_LEVEL: 'info',
-      ...(values.profile
-        ? {
-            NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${profileDir} --cpu-prof --cpu-prof-dir=${profileDir}`,
-          }
-        : {}),
+      NODE_OPTIONS: [
+        nodeOptions,
+        values.profile
+          ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${profileDir} --cpu-prof --cpu-prof-dir=${profileDir}`
+          : '',
+      ]
+        .filter(Boolean)
+        .join(' '),
     },
   });
   const pid = operator.child.pid ?? 0;
@@ -443,14 +461,25 @@ async function runOne(n: number, m: number): Promise<Result> {
       }
     }
 
-    // One resync window with nothing changing: what the units cost while idle.
+    // One resync window with nothing changing: what the units cost while idle. The resync timer
+    // fires every 0.9-1.1 periods, so a window holds one sweep or two: the calls are divided by
+    // the reconciles of topics and queues in the window, each resync being one per object.
+    const reconciles = async () => {
+      let total = 0;
+      for (const [series, value] of await metrics(operator.httpPort))
+        if (/^controller_runtime_reconcile_total\{controller="(eventtopic|consumerqueue)"/.test(series))
+          total += value;
+      return total;
+    };
+    const reconcilesBefore = await reconciles();
     aws.resetCounts();
     await sleep(resyncSeconds * 1000 + 2000);
     const idleCounts = byOperation(aws);
+    const idleReconciles = Math.max(1, (await reconciles()) - reconcilesBefore);
     const awsPerObjectPerResync = Object.fromEntries(
       Object.entries(idleCounts)
         .sort()
-        .map(([op, c]) => [op, round(c / (2 * n), 3)]),
+        .map(([op, c]) => [op, round(c / idleReconciles, 3)]),
     );
     const idleTotal = Object.values(idleCounts).reduce((a, b) => a + b, 0);
     let awsMutatingWhileIdle = split(idleCounts).mutating;
@@ -517,7 +546,8 @@ async function runOne(n: number, m: number): Promise<Result> {
         return { mutating: round(s.mutating / n), reads: round(s.reads / n) };
       })(),
       awsPerObjectPerResync,
-      awsPerObjectPerHourAtDefault: round((idleTotal / objects) * (3600 / DEFAULT_RESYNC_SECONDS), 2),
+      awsPerObjectPerHourAtDefault: round((idleTotal / idleReconciles) * (3600 / DEFAULT_RESYNC_SECONDS), 2),
+      idleReconcilesPerObject: round(idleReconciles / objects, 2),
       awsMutatingWhileIdle,
       ...(serviceWindow ? { serviceWindow } : {}),
       convergeLag: { worstP99Ms: round(convergeLag.worstP99, 1), worstMaxMs: round(convergeLag.worstMax, 1) },
@@ -548,6 +578,7 @@ for (const ns of (await core.listNamespace()).items) {
 await ensureUnrelated(unrelated);
 console.log(
   `bench-scale: units ${unitCounts.join(',')}, services up to ${maxServices}, ${unrelated} unrelated Deployments, ` +
+    `NODE_OPTIONS "${nodeOptions}", ` +
     `resync ${resyncSeconds} s (default ${DEFAULT_RESYNC_SECONDS} s), load ${loadAverage()}, ` +
     `node ${process.version}, ${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores`,
 );
@@ -598,6 +629,7 @@ const rows: [string, (r: Result) => string][] = [
     (r) =>
       `${(r.awsPerUnitSplit.mutating + r.awsPerUnitSplit.reads).toFixed(2)} (${r.awsPerUnitSplit.mutating} + ${r.awsPerUnitSplit.reads})`,
   ],
+  ['resync sweeps in the idle window (reconciles per object)', (r) => String(r.idleReconcilesPerObject)],
   [
     'AWS calls per object per resync, idle',
     (r) =>
@@ -621,6 +653,7 @@ const rows: [string, (r: Result) => string][] = [
   ['RSS with services (MiB)', (r) => (r.afterServices ? rssCell(r.afterServices) : '-')],
   ['peak RSS (MiB)', (r) => (r.afterServices ?? r.afterConverge).peakRssMiB.toFixed(0)],
   ['heap used after converge (MiB)', (r) => (r.afterServices ?? r.afterConverge).heapUsedMiB.toFixed(0)],
+  ['a /metrics scrape (ms)', (r) => (r.afterServices ?? r.afterConverge).scrapeMs.toFixed(0)],
   [
     'event-loop lag while converging, worst p99 / max (ms)',
     (r) => `${r.convergeLag.worstP99Ms} / ${r.convergeLag.worstMaxMs}`,
