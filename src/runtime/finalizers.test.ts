@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { done, requeueAfter, type ReconcileResult } from './controller.ts';
-import { ensureFinalizer, removeFinalizer, withFinalizer, type FinalizerClient } from './finalizers.ts';
+import {
+  ensureFinalizer,
+  removeFinalizer,
+  STALE_RETRY_MS,
+  withFinalizer,
+  type FinalizerClient,
+} from './finalizers.ts';
 import { KubeApiError, type PatchType } from './kube.ts';
 import type { KubeObject, ResourceRef } from './types.ts';
 
@@ -163,12 +169,12 @@ describe('withFinalizer', () => {
     expect(patches).toHaveLength(0);
   });
 
-  it('takes a finalizer patch refused for a stale object (422 failed test, 409) as no failure: the newer version comes back', async () => {
+  it('takes a finalizer patch refused for a stale object (422 failed test, 409) as no failure: it looks again soon', async () => {
     for (const code of [409, 422]) {
       const { client, patches } = fakeClient(new KubeApiError(code, 'the server rejected our request'));
       const { h } = handlers(done());
-      expect(await withFinalizer(client, widget(), F, h)).toEqual(done());
-      expect(await withFinalizer(client, deleting(), F, h)).toEqual(done());
+      expect(await withFinalizer(client, widget(), F, h)).toEqual(requeueAfter(STALE_RETRY_MS));
+      expect(await withFinalizer(client, deleting(), F, h)).toEqual(requeueAfter(STALE_RETRY_MS));
       expect(patches).toHaveLength(2);
     }
   });

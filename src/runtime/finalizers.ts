@@ -1,4 +1,4 @@
-import { done, type ReconcileResult } from './controller.ts';
+import { done, requeueAfter, type ReconcileResult } from './controller.ts';
 import { isConflict, isInvalid, isNotFound, type KubeClient } from './kube.ts';
 import type { KubeObject } from './types.ts';
 
@@ -103,14 +103,12 @@ export async function withFinalizer<T extends KubeObject>(
     if (!hasFinalizer(obj, finalizer)) return done();
     const result = await handlers.cleanup(obj);
     if (result.kind !== 'done') return result;
-    await expectingChange(() => removeFinalizer(client, obj, finalizer));
-    return done();
+    return (await expectingChange(() => removeFinalizer(client, obj, finalizer))) ? done() : staleRetry();
   }
   if (!hasFinalizer(obj, finalizer)) {
     // Only add it: the update event of this very patch brings the object straight back, so the
     // work happens once, on an object that carries its finalizer, instead of twice.
-    await expectingChange(() => ensureFinalizer(client, obj, finalizer));
-    return done();
+    return (await expectingChange(() => ensureFinalizer(client, obj, finalizer))) ? done() : staleRetry();
   }
   return handlers.apply(obj);
 }
@@ -119,16 +117,25 @@ export async function withFinalizer<T extends KubeObject>(
  * Whether a finalizer patch failed only because the object changed since it was read: the write
  * conflicted (409), or its test of the resourceVersion or of the finalizers failed, which the API
  * server answers with 422 (the patch holds nothing else it could refuse). Expected with a cache:
- * the newer version's watch event reconciles the object again, so it is not a failure.
+ * the newer version's watch event reconciles the object again, so it is not a failure; the
+ * reconcile only comes back a second later (no backoff, no error) should that event not arrive.
  */
 export function isStaleObject(err: unknown): boolean {
   return isConflict(err) || isInvalid(err);
 }
 
-async function expectingChange(patch: () => Promise<unknown>): Promise<void> {
+/** How soon a reconcile whose finalizer patch met a stale object looks again, should no event come first. */
+export const STALE_RETRY_MS = 1_000;
+
+const staleRetry = (): ReconcileResult => requeueAfter(STALE_RETRY_MS);
+
+/** Runs the patch; false when it was refused for a stale object, which is no failure. */
+async function expectingChange(patch: () => Promise<unknown>): Promise<boolean> {
   try {
     await patch();
+    return true;
   } catch (err) {
     if (!isStaleObject(err)) throw err;
+    return false;
   }
 }

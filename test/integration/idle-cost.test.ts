@@ -6,18 +6,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bedEnv, eventually, uniqueName } from './support/bed.ts';
 import { crdTestNamespace, kubectl } from './support/crds.ts';
-import { applyObject, deleteAll, getObject, waitForCondition } from './support/controllers.ts';
+import {
+  applyObject,
+  deleteAll,
+  deleteObject,
+  getObject,
+  waitForCondition,
+  waitGone,
+} from './support/controllers.ts';
 import { CountingKubeProxy } from './support/kube-proxy.ts';
 import { startOperator, type OperatorProcess } from './support/operator.ts';
 
 const ns = crdTestNamespace('idle');
+// Deleted by the last test, with its objects: made and removed here, not by crdTestNamespace.
+const doomed = uniqueName('idle-gone');
 let proxy: CountingKubeProxy;
 let operator: OperatorProcess;
 
 beforeAll(async () => {
+  kubectl(['create', 'namespace', doomed]);
   proxy = await CountingKubeProxy.start(bedEnv()['KUBECONFIG'] ?? '');
   operator = await startOperator({
-    namespaces: [ns],
+    namespaces: [ns, doomed],
     clusterName: uniqueName('idle'),
     kubeconfig: proxy.kubeconfig,
     // Resyncs come round every ten seconds (the shortest allowed), so some fall into the idle window.
@@ -26,6 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  kubectl(['delete', 'namespace', doomed, '--ignore-not-found', '--wait=false']);
   kubectl(['delete', '-n', ns, 'deployment/unrelated', 'serviceaccount/unrelated', '--ignore-not-found']);
   await deleteAll(ns, ['ecommerceservices', 'consumerqueues', 'eventtopics']).catch(() => undefined);
   await operator?.stop();
@@ -75,6 +86,17 @@ describe('an idle operator', () => {
     );
     await new Promise((r) => setTimeout(r, 3_000));
     proxy.reset();
+    const versions = async () =>
+      Promise.all(
+        (
+          [
+            ['eventtopics', 'orders'],
+            ['consumerqueues', 'work'],
+            ['ecommerceservices', 'worker'],
+          ] as const
+        ).map(async ([plural, name]) => (await getObject(ns, plural, name))?.metadata),
+      );
+    const before = await versions();
     const polls = reconciles('ecommerceservice', 'worker');
     const queueRuns = reconciles('consumerqueue', 'work');
     const topicRuns = reconciles('eventtopic', 'orders');
@@ -88,6 +110,11 @@ describe('an idle operator', () => {
     );
     const writes = proxy.writes(`/namespaces/${ns}/`);
     expect(writes.map((w) => `${w.verb} ${w.path}`)).toEqual([]);
+    // Status unchanged: the same resourceVersion on all three.
+    expect(await versions()).toEqual(before);
+    // Nothing on the way was an error: an expected conflict of the finalizer patch is not one.
+    const errors = operator.lines.filter((l) => ['error', 'fatal', 50, 60].includes(l.level as never));
+    expect(errors.map((l) => l.msg)).toEqual([]);
   });
 
   it('keeps unrelated Deployments and ServiceAccounts out of its caches', async () => {
@@ -107,5 +134,79 @@ describe('an idle operator', () => {
     const after = await scrape();
     expect(cachedObjects(after, 'deployments')).toBe(deployments);
     expect(cachedObjects(after, 'serviceaccounts')).toBe(accounts);
+  });
+
+  it('finds and adopts an owned object without the label, as an older version made it', async () => {
+    kubectl(['label', '-n', ns, 'serviceaccount/worker', 'app.kubernetes.io/managed-by-']);
+    await eventually(
+      () => {
+        const labels = JSON.parse(
+          kubectl(['get', '-n', ns, 'serviceaccount/worker', '-o', 'jsonpath={.metadata.labels}']) || '{}',
+        ) as Record<string, string>;
+        return Promise.resolve(labels['app.kubernetes.io/managed-by'] === 'pubsub-operator' || undefined);
+      },
+      { timeoutMs: 30_000, what: 'the label put back on the ServiceAccount' },
+    );
+  });
+
+  it('still refuses an unlabelled object of that name that is not its own', async () => {
+    // The unrelated ServiceAccount is in no cache; the service that names it must not take it over.
+    applyObject(ns, 'ecommerceservices', 'borrower', {
+      image: 'ghcr.io/example/worker:1.0.0',
+      serviceAccountName: 'unrelated',
+      scaling: { engine: 'Builtin', minReplicas: 1, maxReplicas: 1 },
+    });
+    await waitForCondition(ns, 'ecommerceservices', 'borrower', 'Ready', 'False', 'NotOwned');
+    const owners = kubectl([
+      'get',
+      '-n',
+      ns,
+      'serviceaccount/unrelated',
+      '-o',
+      'jsonpath={.metadata.ownerReferences}',
+    ]);
+    expect(owners).toBe('');
+  });
+
+  it('sends no more Events into a namespace once the API server says it is being deleted', async () => {
+    applyObject(doomed, 'eventtopics', 'orders', {});
+    applyObject(doomed, 'consumerqueues', 'work', { subscriptions: [{ topicRef: { name: 'orders' } }] });
+    await waitForCondition(doomed, 'consumerqueues', 'work', 'Ready', 'True');
+    proxy.reset();
+    // Deleting the namespace deletes the topic and the queue; each deletion has Events to tell.
+    kubectl(['delete', 'namespace', doomed, '--wait=false']);
+    await eventually(
+      () => {
+        try {
+          kubectl(['get', 'namespace', doomed]);
+          return Promise.resolve(undefined);
+        } catch {
+          return Promise.resolve(true);
+        }
+      },
+      { timeoutMs: 90_000, what: `namespace ${doomed} gone` },
+    );
+    const events = proxy.writes(`/namespaces/${doomed}/events`);
+    // The first refusal closes the namespace to Events: requests already on their way when it came
+    // back are refused too, but none is sent after it.
+    const refusals = events.filter((e) => e.status === 403).map((e) => e.answered ?? 0);
+    expect(refusals.length).toBeGreaterThan(0);
+    const closedAt = Math.min(...refusals);
+    expect(events.filter((e) => e.arrived > closedAt).map((e) => `${e.verb} ${e.path}`)).toEqual([]);
+  });
+
+  it('deletes a queue whose topic is already gone without an error or a backoff', async () => {
+    applyObject(ns, 'eventtopics', 'short-lived', {});
+    applyObject(ns, 'consumerqueues', 'outlives', { subscriptions: [{ topicRef: { name: 'short-lived' } }] });
+    await waitForCondition(ns, 'consumerqueues', 'outlives', 'Ready', 'True');
+    const from = operator.lines.length;
+    await deleteObject(ns, 'eventtopics', 'short-lived');
+    await waitGone(ns, 'eventtopics', 'short-lived');
+    await deleteObject(ns, 'consumerqueues', 'outlives');
+    await waitGone(ns, 'consumerqueues', 'outlives');
+    const troubles = operator.lines
+      .slice(from)
+      .filter((l) => ['error', 'fatal', 'warn', 40, 50, 60].includes(l.level as never));
+    expect(troubles.map((l) => `${l.msg}: ${JSON.stringify(l['err'] ?? '')}`)).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@
 // dead-letter queue, the queue (attributes and policy), the subscriptions (each entry on its own)
 // and the alarms — each with its own read, pure plan, act and report. A part that fails is
 // reported on its own and the others still run; status is written once, with every part's report.
+import { isNotFound as isAwsNotFound } from '../../aws/errors.ts';
 import { queueArn } from '../../aws/account.ts';
 import type { AccountIdentity } from '../../aws/account.ts';
 import { canonicalJson } from '../../aws/attributes.ts';
@@ -535,6 +536,18 @@ async function actOnEntry(
       subscriptionArn: arn,
     };
   } catch (error) {
+    if (!entry.current && isAwsNotFound(error)) {
+      // The SNS topic is already gone (its EventTopic is being deleted, or it was deleted out of
+      // band and will be made again): nothing failed; the entry waits like one whose topic is absent.
+      ctx.log.info({ topicArn: entry.topicArn }, 'topic gone before subscribing; waiting for it');
+      return {
+        state: 'Waiting',
+        reason: 'TopicNotFound',
+        message: `SNS topic ${entry.topicArn} does not exist (any more); waiting for it`,
+        topicArn: entry.topicArn,
+        subscriptionArn: undefined,
+      };
+    }
     const failure = failureOf(error);
     ctx.log.warn({ err: error, topicArn: entry.topicArn }, 'subscription failed');
     ctx.recorder.event(
@@ -730,7 +743,9 @@ function resultOf(
     return terminal(firstTerminal.failure.reason, firstTerminal.failure.message);
   }
   const waiting =
-    plan.entries.some((e) => e.action === 'hold') || (alarms?.ok === true && alarms.value.waiting);
+    plan.entries.some((e) => e.action === 'hold') ||
+    [...outcomes.values()].some((o) => o.state === 'Waiting') ||
+    (alarms?.ok === true && alarms.value.waiting);
   return waiting ? requeueAfter(WAITING_RECHECK_MS) : done();
 }
 

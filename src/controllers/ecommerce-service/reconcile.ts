@@ -62,7 +62,7 @@ import {
 import { iamPolicy, kedaPolicy, trustPolicy } from './policy.ts';
 import { decideScale, scalingPolicyOf, type BacklogReading } from './scaling.ts';
 import type { ServiceSettings } from './settings.ts';
-import type { BacklogMetricSink, QueueAgeSource, ScalerMemory } from './sources.ts';
+import type { BacklogMetricSink, QueueAgeSource, ScalerMemory, SharedBacklogReadings } from './sources.ts';
 import type { AppliedObjects } from './applied.ts';
 import { withOwner } from '../../runtime/apply.ts';
 import { sameStatus, type WrittenStatuses } from '../shared/written-status.ts';
@@ -128,6 +128,8 @@ export interface EcommerceServiceServices {
   settings: ServiceSettings;
   keda: KedaDiscovery;
   scaler: ScalerMemory;
+  /** Backlog readings shared by the services of one queue; without it every poll reads. */
+  readings?: SharedBacklogReadings;
   /** The status last written per service, newer than the cache until its watch event arrives. */
   written: WrittenStatuses<EcommerceServiceStatus>;
   /** Milliseconds since the epoch. */
@@ -566,11 +568,14 @@ async function setReplicas(ctx: Ctx, key: string, svc: EcommerceService, replica
 async function measure(
   ctx: Ctx,
   queue: ResolvedQueue,
-  policy: { includeInFlight: boolean; includeDelayed: boolean; age: boolean },
+  policy: { includeInFlight: boolean; includeDelayed: boolean; age: boolean; intervalMs: number },
 ): Promise<BacklogReading> {
   let backlog: number;
   try {
-    const b = await ctx.queues.readBacklog(queue.url);
+    const read = () => ctx.queues.readBacklog(queue.url);
+    const b = ctx.readings
+      ? await ctx.readings.read(queue.url, policy.intervalMs / 2, ctx.now(), read)
+      : await read();
     backlog = b.visible + (policy.includeInFlight ? b.inFlight : 0) + (policy.includeDelayed ? b.delayed : 0);
   } catch (error) {
     return { ok: false, message: error instanceof Error ? error.message : String(error) };
@@ -631,6 +636,7 @@ async function builtinScaler({ key, svc, deployment, queue }: ScaleInputs, ctx: 
     includeInFlight: depth.includeInFlight,
     includeDelayed: depth.includeDelayed,
     age: scaling.age !== undefined,
+    intervalMs,
   });
   // No memory (the operator restarted): the replicas count as a recommendation made now, so nothing
   // scales down before a whole window, but only if the scaler set them; a count it never set (the

@@ -25,7 +25,12 @@ import { kubeKedaDiscovery, reconcileEcommerceService, type EcommerceServiceServ
 import { serviceSettingsFromEnv } from './settings.ts';
 import { AppliedObjects } from './applied.ts';
 import { MANAGED_BY_SELECTOR, SCALER_FIELD_MANAGER } from './desired.ts';
-import { ScalerMemory, type BacklogMetricSink, type QueueAgeSource } from './sources.ts';
+import {
+  ScalerMemory,
+  SharedBacklogReadings,
+  type BacklogMetricSink,
+  type QueueAgeSource,
+} from './sources.ts';
 import { WrittenStatuses } from '../shared/written-status.ts';
 
 const keyOfObject = (obj: KubeObject) => ({
@@ -116,6 +121,7 @@ export function registerEcommerceServiceController(manager: Manager, parts: Ecom
       },
       keda: kubeKedaDiscovery(manager.client),
       scaler: new ScalerMemory(),
+      readings: new SharedBacklogReadings(),
       applied: new AppliedObjects(),
       written: new WrittenStatuses(),
       now: Date.now,

@@ -7,6 +7,7 @@
 // source, scaling.age is reported as not applied in the Scaling condition; without a sink, no
 // metric is published.
 import { oldestMessageAge, publishBacklogPerReplica, type MetricGateway } from '../../aws/cloudwatch.ts';
+import type { Backlog } from '../../aws/queues.ts';
 import type { AgePoint, Recommendation } from './scaling.ts';
 
 export interface QueueAgeSource {
@@ -73,5 +74,34 @@ export class ScalerMemory {
 
   size(): number {
     return this.states.size;
+  }
+}
+
+/**
+ * The backlog readings of each queue, shared by the services that consume it: a reading younger than
+ * the asker allows (half its poll interval) is reused, and services polling the same queue at once
+ * share one request. N services on one queue cost about one GetQueueAttributes per poll interval.
+ */
+export class SharedBacklogReadings {
+  private readonly readings = new Map<string, { at: number; value: Promise<Backlog> }>();
+
+  read(url: string, maxAgeMs: number, now: number, fetch: () => Promise<Backlog>): Promise<Backlog> {
+    const cached = this.readings.get(url);
+    if (cached && now - cached.at <= maxAgeMs) return cached.value;
+    const value = fetch();
+    this.readings.set(url, { at: now, value });
+    // A failed reading is not shared: the next poll asks again.
+    value.catch(() => {
+      if (this.readings.get(url)?.value === value) this.readings.delete(url);
+    });
+    return value;
+  }
+
+  forget(url: string): void {
+    this.readings.delete(url);
+  }
+
+  size(): number {
+    return this.readings.size;
   }
 }

@@ -17,6 +17,11 @@ export interface KubeRequest {
   path: string;
   /** Whether the request changes something (anything but GET, LIST and WATCH). */
   write: boolean;
+  /** Order of arrival among all requests and answers the proxy saw (one counter for both). */
+  arrived: number;
+  /** The apiserver's HTTP status and when (same counter) it came back, once it has. */
+  status?: number;
+  answered?: number;
 }
 
 interface KubeconfigFile {
@@ -74,10 +79,17 @@ export class CountingKubeProxy {
     const upstream = new URL(cluster.server);
     const ca = cluster['certificate-authority'] ? readFileSync(cluster['certificate-authority']) : undefined;
     const log: KubeRequest[] = [];
+    let clock = 0;
     const server = createServer((req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? '/', 'http://proxy');
       const verb = verbOf(req, url);
-      log.push({ verb, path: url.pathname, write: !['GET', 'LIST', 'WATCH'].includes(verb) });
+      const entry: KubeRequest = {
+        verb,
+        path: url.pathname,
+        write: !['GET', 'LIST', 'WATCH'].includes(verb),
+        arrived: ++clock,
+      };
+      log.push(entry);
       const forwarded = httpsRequest(
         {
           host: upstream.hostname,
@@ -88,6 +100,8 @@ export class CountingKubeProxy {
           ...(ca ? { ca } : {}),
         },
         (upstreamRes) => {
+          entry.status = upstreamRes.statusCode;
+          entry.answered = ++clock;
           res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
           // A watch with nothing to report sends no body for minutes: its headers must go now, or
           // the client's connect timeout takes the quiet watch for a dead one.
