@@ -42,6 +42,8 @@ const { values } = parseArgs({
     out: { type: 'string' },
     /** NODE_OPTIONS of the operator; default: the chart's (values.yaml nodeOptions). */
     'node-options': { type: 'string' },
+    /** More environment for the operator, NAME=value,NAME=value (e.g. MALLOC_ARENA_MAX=2). */
+    'operator-env': { type: 'string', default: '' },
   },
 });
 const chartValues = parse(readFileSync(join(repoRoot, 'charts/operator/values.yaml'), 'utf8')) as {
@@ -386,6 +388,12 @@ async function runOne(n: number, m: number): Promise<Result> {
       PUBSUB_LEADER_ELECT: 'false',
       PUBSUB_RESYNC_PERIOD_SECONDS: String(resyncSeconds),
       LOG_LEVEL: 'info',
+      ...Object.fromEntries(
+        values['operator-env']
+          .split(',')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
       NODE_OPTIONS: [
         nodeOptions,
         values.profile
