@@ -275,6 +275,8 @@ async function timeToReady(
 
 /** Removes the finalizers of every object of the namespace (the operator is stopped) and deletes it. */
 async function teardown(namespace: string): Promise<void> {
+  let failed = 0;
+  let firstError: string | undefined;
   for (const plural of ['ecommerceservices', 'consumerqueues', 'eventtopics'] as const) {
     const list = (await custom.listNamespacedCustomObject({
       group: GROUP,
@@ -297,9 +299,13 @@ async function teardown(namespace: string): Promise<void> {
           },
           setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
         )
-        .catch(() => undefined),
+        .catch((e: unknown) => {
+          failed++;
+          firstError ??= String(e).slice(0, 300);
+        }),
     );
   }
+  if (failed > 0) console.error(`teardown of ${namespace}: ${failed} finalizers not removed: ${firstError}`);
   await core.deleteNamespace({ name: namespace });
   // moto is the bed's own: dropping everything it holds is the fastest cleanup of N units.
   await fetch(`${bedEnv()['AWS_ENDPOINT_URL']}/moto-api/reset`, { method: 'POST' });
