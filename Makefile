@@ -181,3 +181,7 @@ bench-consumer: deps ## The consumer runtime beside sqs-consumer on ElasticMQ (f
 .PHONY: bench-scaling
 bench-scaling: deps env-up ## Time from a backlog appearing to the payment service's replicas changing (default 10 s poll)
 	node bench/scale-latency.ts $(BENCH_ARGS)
+
+.PHONY: bench-scale
+bench-scale: deps env-up ## One operator, N topic-and-queue units and M idle services: time to Ready, AWS and API calls, memory (BENCH_ARGS="--units 100,1000 --services 100")
+	node bench/scale.ts $(BENCH_ARGS)

@@ -93,9 +93,19 @@ export interface KubeClientOptions {
   watchConnectTimeoutMs?: number;
 }
 
+/** How long one connection pool serves requests before a fresh one picks up rotated TLS files. */
+const CONNECTION_POOL_REUSE_MS = 5 * 60_000;
+
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
 export class KubeClient {
   readonly kubeConfig: KubeConfig;
   private readonly http = new IsomorphicFetchHttpLibrary();
+  /**
+   * The connection pool requests share. The kubeconfig's authentication hands every request a new
+   * one, so without this each request opened its own connection (and TLS handshake).
+   */
+  private pool: { dispatcher: Dispatcher; key: string; since: number } | undefined;
   private readonly discovery = new Map<string, Promise<ApiResourceList>>();
   private readonly requestTimeoutMs: number;
   private readonly watchConnectTimeoutMs: number;
@@ -366,8 +376,38 @@ export class KubeClient {
     const ctx = new RequestContext(url.toString(), method);
     ctx.setHeaderParam('Accept', 'application/json');
     await this.kubeConfig.applySecurityAuthentication(ctx);
+    this.sharePool(ctx);
     if (opts.signal) ctx.setSignal(opts.signal);
     return ctx;
+  }
+
+  /** Gives the request the shared pool while the cluster and TLS settings are those it was made for. */
+  private sharePool(ctx: RequestContext): void {
+    const fresh = ctx.getDispatcher();
+    if (!fresh) return;
+    const cluster = this.kubeConfig.getCurrentCluster();
+    const user = this.kubeConfig.getCurrentUser();
+    const key = JSON.stringify([
+      cluster?.server,
+      cluster?.caFile,
+      cluster?.caData,
+      cluster?.skipTLSVerify,
+      cluster?.tlsServerName,
+      cluster?.proxyUrl,
+      user?.certFile,
+      user?.certData,
+      user?.keyFile,
+      user?.keyData,
+    ]);
+    const now = Date.now();
+    const pool = this.pool;
+    if (pool && pool.key === key && now - pool.since < CONNECTION_POOL_REUSE_MS) {
+      ctx.setDispatcher(pool.dispatcher);
+      return;
+    }
+    // The old pool finishes what it carries (watches included) and then closes its connections.
+    if (pool) pool.dispatcher.close().catch(() => undefined);
+    this.pool = { dispatcher: fresh, key, since: now };
   }
 }
 

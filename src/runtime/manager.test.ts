@@ -2,7 +2,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { done } from './controller.ts';
 import { KubeClient } from './kube.ts';
-import { Manager } from './manager.ts';
+import { Manager, withoutBookkeeping } from './manager.ts';
 import type { ResourceRef } from './types.ts';
 
 const CONFIGMAPS: ResourceRef = {
@@ -59,5 +59,59 @@ describe('Manager', () => {
     expect(() => manager.addController({ name: 'b', for: CONFIGMAPS, reconcile })).toThrow(
       /before the manager starts/,
     );
+  });
+});
+
+describe('withoutBookkeeping', () => {
+  const managed = [
+    { manager: 'kubectl', operation: 'Apply', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
+    { manager: 'pubsub-operator-scaler', operation: 'Apply', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
+  ];
+  const object = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: 'web',
+      namespace: 'shop',
+      resourceVersion: '7',
+      labels: { app: 'web' },
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"a":1}', team: 'x' },
+      managedFields: managed,
+    },
+    spec: { replicas: 2 },
+  };
+
+  it('drops managedFields and the last-applied annotation and keeps everything else', () => {
+    const lean = withoutBookkeeping()(object);
+    expect(lean).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name: 'web',
+        namespace: 'shop',
+        resourceVersion: '7',
+        labels: { app: 'web' },
+        annotations: { team: 'x' },
+      },
+      spec: { replicas: 2 },
+    });
+    expect(object.metadata.managedFields).toHaveLength(2);
+  });
+
+  it('keeps the entries of the listed field managers, and drops an annotations map left empty', () => {
+    const lean = withoutBookkeeping(['pubsub-operator-scaler'])({
+      ...object,
+      metadata: {
+        ...object.metadata,
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' },
+      },
+    });
+    expect((lean.metadata as { managedFields?: unknown }).managedFields).toEqual([managed[1]]);
+    expect(lean.metadata).not.toHaveProperty('annotations');
+  });
+
+  it('returns an object without bookkeeping as it is', () => {
+    const plain = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } };
+    expect(withoutBookkeeping()(plain)).toBe(plain);
   });
 });

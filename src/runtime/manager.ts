@@ -15,7 +15,7 @@ import { defaultIdentity, kubeLeaseClient, LeaderElector } from './leaderelectio
 import { silentLogger, type Logger } from './logging.ts';
 import { Metrics } from './metrics.ts';
 import type { RateLimiter } from './ratelimiter.ts';
-import { apiVersionOf, type KubeObject, type ResourceRef } from './types.ts';
+import { apiVersionOf, type KubeObject, type ObjectMeta, type ResourceRef } from './types.ts';
 
 /** What every reconcile gets from the manager, next to its logger, id and abort signal. */
 export interface ManagerServices {
@@ -68,6 +68,37 @@ export interface ManagerOptions {
 export interface InformerView {
   labelSelector?: string;
   keep?: 'all' | 'metadata';
+  /**
+   * Field managers whose managedFields entries are kept in the cache (e.g. the scaler's, to tell
+   * who set the replicas); every other entry is dropped on ingest.
+   */
+  keepManagedFieldsOf?: readonly string[];
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What no controller reads, dropped before an object is cached: managedFields (but the entries of
+ * `keepManagers`) and kubectl's last-applied annotation. Both grow with every field of the object
+ * and, for a CR with a status, are larger than its spec.
+ */
+export function withoutBookkeeping<T extends KubeObject>(keepManagers: readonly string[] = []) {
+  return (obj: T): T => {
+    const meta: (ObjectMeta & { managedFields?: { manager?: string }[] }) | undefined = obj.metadata;
+    if (!meta || (meta.managedFields === undefined && meta.annotations?.[LAST_APPLIED] === undefined))
+      return obj;
+    const { managedFields, annotations, ...rest } = meta;
+    const kept = (managedFields ?? []).filter(
+      (m) => m.manager !== undefined && keepManagers.includes(m.manager),
+    );
+    const metadata: Record<string, unknown> = { ...rest };
+    if (kept.length > 0) metadata['managedFields'] = kept;
+    if (annotations) {
+      const { [LAST_APPLIED]: _lastApplied, ...others } = annotations;
+      if (Object.keys(others).length > 0) metadata['annotations'] = others;
+    }
+    return { ...obj, metadata };
+  };
 }
 
 /** A kind a controller owns, with the view its informer takes. */
@@ -99,7 +130,7 @@ export interface ControllerRegistration<T extends KubeObject, S extends object> 
 }
 
 function refKey(ref: ResourceRef, view: InformerView = {}): string {
-  return `${ref.group}/${ref.version}/${ref.plural}?${view.labelSelector ?? ''}&${view.keep ?? 'all'}`;
+  return `${ref.group}/${ref.version}/${ref.plural}?${view.labelSelector ?? ''}&${view.keep ?? 'all'}&${(view.keepManagedFieldsOf ?? []).join(',')}`;
 }
 
 /** An informer for `ref`: over all namespaces, one namespace, or one per listed namespace. */
@@ -117,7 +148,8 @@ export function newInformer<T extends KubeObject>(
   const options: InformerOptions<T> = {
     ...(opts.informer as InformerOptions<T> | undefined),
     ...(opts.logger ? { logger: opts.logger } : {}),
-    ...(opts.view?.keep === 'metadata' ? { transform: metadataOnly } : {}),
+    transform:
+      opts.view?.keep === 'metadata' ? metadataOnly : withoutBookkeeping<T>(opts.view?.keepManagedFieldsOf),
   };
   const selector = opts.view?.labelSelector ? { labelSelector: opts.view.labelSelector } : {};
   if (namespaces.length <= 1) {

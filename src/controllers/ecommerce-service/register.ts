@@ -25,6 +25,7 @@ import { kubeKedaDiscovery, reconcileEcommerceService, type EcommerceServiceServ
 import { serviceSettingsFromEnv } from './settings.ts';
 import { AppliedObjects } from './applied.ts';
 import { MANAGED_BY_SELECTOR } from '../shared/labels.ts';
+import { SCALER_FIELD_MANAGER } from './desired.ts';
 import {
   ScalerMemory,
   SharedBacklogReadings,
@@ -56,7 +57,11 @@ export function servicesPublishingTo(services: ReadonlyStore<EcommerceService>, 
  */
 export const OWNED_KINDS: readonly OwnedKind[] = [
   { ref: SERVICE_ACCOUNTS, view: { labelSelector: MANAGED_BY_SELECTOR, keep: 'metadata' } },
-  { ref: DEPLOYMENTS, view: { labelSelector: MANAGED_BY_SELECTOR } },
+  // The scaler's managedFields entry says, after a restart, whether it set the replicas.
+  {
+    ref: DEPLOYMENTS,
+    view: { labelSelector: MANAGED_BY_SELECTOR, keepManagedFieldsOf: [SCALER_FIELD_MANAGER] },
+  },
   { ref: SERVICES, view: { labelSelector: MANAGED_BY_SELECTOR, keep: 'metadata' } },
   { ref: POD_DISRUPTION_BUDGETS, view: { labelSelector: MANAGED_BY_SELECTOR, keep: 'metadata' } },
   { ref: HORIZONTAL_POD_AUTOSCALERS, view: { labelSelector: MANAGED_BY_SELECTOR } },

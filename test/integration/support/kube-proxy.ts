@@ -103,6 +103,9 @@ export class CountingKubeProxy {
           entry.status = upstreamRes.statusCode;
           entry.answered = ++clock;
           res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+          // A watch with nothing to report sends no body for minutes: its headers must go now, or
+          // the client's connect timeout takes the quiet watch for a dead one.
+          res.flushHeaders();
           upstreamRes.pipe(res);
         },
       );

@@ -1,0 +1,691 @@
+// What one operator for a whole cluster costs as the number of objects grows: for each N, N
+// topic-and-queue units (an EventTopic and a ConsumerQueue with a dead-letter queue subscribed to
+// it: topic, two queues, one subscription, the queue policy and the redrive) and M idle
+// EcommerceServices (Builtin scaler, 0 replicas on KWOK), with many unrelated Deployments in the
+// cluster. The operator runs as the real process (node src/main.ts) over all namespaces, behind a
+// counting proxy for the apiserver and one for moto. Reports time to 10/50/100 % Ready, AWS calls
+// per unit by operation, AWS calls per object over an idle resync window, API-server requests per
+// idle service per minute by verb, RSS, heap, event-loop lag and CPU per object converged.
+//
+//   node bench/scale.ts [--units 100,300] [--services 100] [--unrelated 10000] [--resync 60]
+//                       [--service-window 60] [--profile] [--out file.json]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse } from 'yaml';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { FaultProxy } from '../test/support/fault-proxy.ts';
+import { bedEnv, kubeConfig, repoRoot } from '../test/integration/support/bed.ts';
+import { GROUP, installCrds, VERSION, type Plural } from '../test/integration/support/crds.ts';
+import { CountingKubeProxy } from '../test/integration/support/kube-proxy.ts';
+import { startOperator, type OperatorProcess } from '../test/integration/support/operator.ts';
+import { cpuByPid, cpuSpent, loadAverage } from './cpu.ts';
+
+const { values } = parseArgs({
+  options: {
+    units: { type: 'string', default: '100,300' },
+    services: { type: 'string', default: '100' },
+    unrelated: { type: 'string', default: '10000' },
+    /** The operator's resync period for the run; the idle window of the units is one period. */
+    resync: { type: 'string', default: '60' },
+    'service-window': { type: 'string', default: '60' },
+    concurrency: { type: 'string', default: '16' },
+    /** Heap snapshot after the converge and a CPU profile of the process (written at its exit). */
+    profile: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    /** NODE_OPTIONS of the operator; default: the chart's (values.yaml nodeOptions). */
+    'node-options': { type: 'string' },
+    /** More environment for the operator, NAME=value,NAME=value (e.g. MALLOC_ARENA_MAX=2). */
+    'operator-env': { type: 'string', default: '' },
+  },
+});
+const chartValues = parse(readFileSync(join(repoRoot, 'charts/operator/values.yaml'), 'utf8')) as {
+  nodeOptions?: string;
+};
+const nodeOptions = values['node-options'] ?? chartValues.nodeOptions ?? '';
+const unitCounts = values.units.split(',').map(Number);
+const maxServices = Number(values.services);
+const unrelated = Number(values.unrelated);
+const resyncSeconds = Number(values.resync);
+const serviceWindowSeconds = Number(values['service-window']);
+const concurrency = Number(values.concurrency);
+const DEFAULT_RESYNC_SECONDS = 300;
+const outDir = join(repoRoot, '.local', 'bench-scale');
+mkdirSync(outDir, { recursive: true });
+
+const kc = kubeConfig();
+const core = kc.makeApiClient(CoreV1Api);
+const apps = kc.makeApiClient(AppsV1Api);
+const custom = kc.makeApiClient(CustomObjectsApi);
+const MiB = 1024 * 1024;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const status = (e: unknown) => (e as { code?: number }).code;
+
+// ---- the cluster's unrelated Deployments -------------------------------------------------------
+const UNRELATED_NS = 'bench-scale-unrelated';
+
+/** Makes `count` Deployments of 0 replicas in a namespace of their own, kept between runs. */
+async function ensureUnrelated(count: number): Promise<void> {
+  if (count === 0) return;
+  await core.createNamespace({ body: { metadata: { name: UNRELATED_NS } } }).catch((e: unknown) => {
+    if (status(e) !== 409) throw e;
+  });
+  const have = new Set(
+    (await apps.listNamespacedDeployment({ namespace: UNRELATED_NS })).items.map((d) => d.metadata?.name),
+  );
+  const missing = range(count).filter((i) => !have.has(`unrelated-${i}`));
+  const start = Date.now();
+  await pool(missing, 32, (i) =>
+    apps
+      .createNamespacedDeployment({
+        namespace: UNRELATED_NS,
+        body: {
+          metadata: { name: `unrelated-${i}`, labels: { app: `unrelated-${i}`, team: 'someone-else' } },
+          spec: {
+            // Paused: the controller-manager makes no ReplicaSet for them (it makes about 20 objects
+            // a second), so the operator's own Deployments are not queued behind 10,000 others.
+            paused: true,
+            replicas: 0,
+            selector: { matchLabels: { app: `unrelated-${i}` } },
+            template: {
+              metadata: { labels: { app: `unrelated-${i}`, team: 'someone-else' } },
+              spec: { containers: [{ name: 'app', image: 'registry.example/unrelated:1' }] },
+            },
+          },
+        },
+      })
+      .catch((e: unknown) => {
+        if (status(e) !== 409) throw e;
+      }),
+  );
+  if (missing.length > 0)
+    console.log(
+      `made ${missing.length} unrelated Deployments in ${((Date.now() - start) / 1000).toFixed(0)} s`,
+    );
+}
+
+// ---- the operator's process ----------------------------------------------------------------------
+interface ProcessSample {
+  rssMiB: number;
+  peakRssMiB: number;
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+  lagP99Ms: number;
+  lagMaxMs: number;
+  /** How long a GET /metrics took. */
+  scrapeMs: number;
+}
+
+function procStatusKiB(pid: number, field: string): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0);
+}
+
+async function metrics(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !line) continue;
+    const space = line.lastIndexOf(' ');
+    out.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return out;
+}
+
+async function sample(op: OperatorProcess): Promise<ProcessSample> {
+  const pid = op.child.pid ?? 0;
+  const started = performance.now();
+  const m = await metrics(op.httpPort);
+  const scrapeMs = performance.now() - started;
+  return {
+    rssMiB: procStatusKiB(pid, 'VmRSS') / 1024,
+    peakRssMiB: procStatusKiB(pid, 'VmHWM') / 1024,
+    heapUsedMiB: (m.get('nodejs_heap_size_used_bytes') ?? 0) / MiB,
+    heapTotalMiB: (m.get('nodejs_heap_size_total_bytes') ?? 0) / MiB,
+    externalMiB: (m.get('nodejs_external_memory_bytes') ?? 0) / MiB,
+    lagP99Ms: (m.get('nodejs_eventloop_lag_p99_seconds') ?? 0) * 1000,
+    lagMaxMs: (m.get('nodejs_eventloop_lag_max_seconds') ?? 0) * 1000,
+    scrapeMs,
+  };
+}
+
+/** Samples the process every 2 s until stopped; keeps the worst event-loop lag and the peak RSS. */
+function sampler(op: OperatorProcess) {
+  let worstP99 = 0;
+  let worstMax = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      // As often as a Prometheus would scrape: a scrape costs the operator CPU that grows with N.
+      await sleep(10_000);
+      const s = await sample(op).catch(() => undefined);
+      if (s) {
+        worstP99 = Math.max(worstP99, s.lagP99Ms);
+        worstMax = Math.max(worstMax, s.lagMaxMs);
+      }
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { worstP99, worstMax };
+    },
+  };
+}
+
+// ---- objects -------------------------------------------------------------------------------------
+const topicName = (i: number) => `t-${i}`;
+const queueName = (i: number) => `q-${i}`;
+const serviceName = (i: number) => `s-${i}`;
+
+function create(namespace: string, plural: Plural, kind: string, name: string, spec: unknown) {
+  return custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural,
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name }, spec },
+  });
+}
+
+async function createUnits(namespace: string, n: number): Promise<void> {
+  await pool(range(n), concurrency, async (i) => {
+    await create(namespace, 'eventtopics', 'EventTopic', topicName(i), {});
+    await create(namespace, 'consumerqueues', 'ConsumerQueue', queueName(i), {
+      deadLetter: { maxReceiveCount: 3 },
+      subscriptions: [{ topicRef: { name: topicName(i) } }],
+    });
+  });
+}
+
+async function createServices(namespace: string, m: number): Promise<void> {
+  await pool(range(m), concurrency, (i) =>
+    create(namespace, 'ecommerceservices', 'EcommerceService', serviceName(i), {
+      image: 'registry.example/worker:1',
+      consumes: { queueRef: { name: queueName(i) } },
+      identity: { roleArn: 'arn:aws:iam::123456789012:role/bench-worker' },
+      scaling: { minReplicas: 0, maxReplicas: 2 },
+    }),
+  );
+}
+
+interface Listed {
+  metadata: { name: string };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+async function readyNames(namespace: string, plural: Plural): Promise<Set<string>> {
+  const list = (await custom.listNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural,
+  })) as {
+    items: Listed[];
+  };
+  return new Set(
+    list.items
+      .filter((o) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      .map((o) => o.metadata.name),
+  );
+}
+
+/** Seconds from `start` until 10, 50 and 100 % of `total` are Ready (`ready` counts them). */
+async function timeToReady(
+  total: number,
+  start: number,
+  ready: () => Promise<number>,
+  timeoutMs: number,
+): Promise<{ p10: number; p50: number; p100: number }> {
+  const marks: Record<string, number> = {};
+  for (;;) {
+    const count = await ready();
+    const t = (Date.now() - start) / 1000;
+    for (const [label, share] of [
+      ['p10', 0.1],
+      ['p50', 0.5],
+      ['p100', 1],
+    ] as const)
+      if (marks[label] === undefined && count >= Math.ceil(total * share)) marks[label] = t;
+    if (marks['p100'] !== undefined) return { p10: marks['p10']!, p50: marks['p50']!, p100: marks['p100'] };
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`only ${count} of ${total} Ready after ${t.toFixed(0)} s`);
+    await sleep(1000);
+  }
+}
+
+/** Removes the finalizers of every object of the namespace (the operator is stopped) and deletes it. */
+async function teardown(namespace: string): Promise<void> {
+  let failed = 0;
+  let firstError: string | undefined;
+  for (const plural of ['ecommerceservices', 'consumerqueues', 'eventtopics'] as const) {
+    const list = (await custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural,
+    })) as {
+      items: Listed[];
+    };
+    await pool(list.items, concurrency, (o) =>
+      custom
+        .patchNamespacedCustomObject(
+          {
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural,
+            name: o.metadata.name,
+            body: [{ op: 'remove', path: '/metadata/finalizers' }],
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+        )
+        .catch((e: unknown) => {
+          // 422: the object has no finalizers to remove.
+          if (status(e) === 422) return;
+          failed++;
+          firstError ??= String(e).slice(0, 300);
+        }),
+    );
+  }
+  if (failed > 0) console.error(`teardown of ${namespace}: ${failed} finalizers not removed: ${firstError}`);
+  await core.deleteNamespace({ name: namespace });
+  // moto is the bed's own: dropping everything it holds is the fastest cleanup of N units.
+  await fetch(`${bedEnv()['AWS_ENDPOINT_URL']}/moto-api/reset`, { method: 'POST' });
+}
+
+// ---- counting --------------------------------------------------------------------------------------
+const isRead = (operation: string) => /^(Get|List|Describe)/.test(operation);
+
+function byOperation(proxy: FaultProxy): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of proxy.requests) out[r.operation] = (out[r.operation] ?? 0) + 1;
+  return out;
+}
+
+function split(counts: Record<string, number>): { mutating: number; reads: number } {
+  let mutating = 0;
+  let reads = 0;
+  for (const [op, n] of Object.entries(counts))
+    if (isRead(op)) reads += n;
+    else mutating += n;
+  return { mutating, reads };
+}
+
+/** `plural` or `plural/subresource` of an API path (`/apis/g/v/namespaces/ns/plural/name/status`). */
+function resourceOf(path: string): string {
+  const parts = path.split('/').filter(Boolean);
+  const rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+  const scoped = rest[0] === 'namespaces' && rest.length >= 3 ? rest.slice(2) : rest;
+  return [scoped[0], scoped[2]].filter(Boolean).join('/') || path;
+}
+
+function byVerb(proxy: CountingKubeProxy): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of proxy.requests()) {
+    const key = `${r.verb} ${resourceOf(r.path)}`;
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
+}
+
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+// ---- one N -----------------------------------------------------------------------------------------
+interface Result {
+  units: number;
+  services: number;
+  load: { start: string; end: string };
+  empty: ProcessSample;
+  unitsReady: { p10: number; p50: number; p100: number };
+  servicesReady?: { p10: number; p50: number; p100: number };
+  cpuMsPerObject: number;
+  cpuShareWhileConverging: number;
+  awsPerUnit: Record<string, number>;
+  awsPerUnitSplit: { mutating: number; reads: number };
+  awsPerObjectPerResync: Record<string, number>;
+  awsPerObjectPerHourAtDefault: number;
+  /** Reconciles per topic or queue in the idle window: the resync sweeps it held. */
+  idleReconcilesPerObject: number;
+  awsMutatingWhileIdle: number;
+  serviceWindow?: {
+    kubePerServicePerMinute: Record<string, number>;
+    kubeWritesPerServicePerMinute: number;
+    awsPerServicePerMinute: Record<string, number>;
+  };
+  convergeLag: { worstP99Ms: number; worstMaxMs: number };
+  afterConverge: ProcessSample;
+  afterServices?: ProcessSample;
+  heapSnapshot?: string;
+  cpuProfile?: string;
+}
+
+async function runOne(n: number, m: number): Promise<Result> {
+  const namespace = `bench-scale-${n}-${Date.now().toString(36)}`;
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  const aws = await FaultProxy.start(bedEnv()['AWS_ENDPOINT_URL'] ?? '');
+  const kube = await CountingKubeProxy.start(bedEnv()['KUBECONFIG'] ?? '');
+  const profileDir = join(outDir, `profile-${n}`);
+  if (values.profile) mkdirSync(profileDir, { recursive: true });
+  const operator = await startOperator({
+    namespaces: [],
+    clusterName: `bench-${Date.now().toString(36)}`,
+    kubeconfig: kube.kubeconfig,
+    env: {
+      AWS_ENDPOINT_URL: aws.endpoint,
+      PUBSUB_WATCH_NAMESPACES: '',
+      PUBSUB_LEADER_ELECT: 'false',
+      PUBSUB_RESYNC_PERIOD_SECONDS: String(resyncSeconds),
+      LOG_LEVEL: 'info',
+      ...Object.fromEntries(
+        values['operator-env']
+          .split(',')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
+      NODE_OPTIONS: [
+        nodeOptions,
+        values.profile
+          ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${profileDir} --cpu-prof --cpu-prof-dir=${profileDir}`
+          : '',
+      ]
+        .filter(Boolean)
+        .join(' '),
+    },
+  });
+  const pid = operator.child.pid ?? 0;
+  const load = { start: loadAverage(), end: '' };
+  try {
+    for (let i = 0; ; i++) {
+      const ok = await fetch(`http://127.0.0.1:${operator.httpPort}/readyz`)
+        .then((r) => r.ok)
+        .catch(() => false);
+      if (ok) break;
+      if (i > 240) throw new Error('operator not ready after 120 s');
+      await sleep(500);
+    }
+    await sleep(3000);
+    const empty = await sample(operator);
+    aws.resetCounts();
+    kube.reset();
+
+    // Converge N units.
+    const cpu0 = cpuByPid(pid);
+    const lag = sampler(operator);
+    const start = Date.now();
+    const creating = createUnits(namespace, n);
+    const unitsReady = await timeToReady(
+      n,
+      start,
+      async () => {
+        const [topics, queues] = await Promise.all([
+          readyNames(namespace, 'eventtopics'),
+          readyNames(namespace, 'consumerqueues'),
+        ]);
+        return range(n).filter((i) => topics.has(topicName(i)) && queues.has(queueName(i))).length;
+      },
+      60_000 + n * 1000,
+    );
+    await creating;
+    const cpuSeconds = cpuSpent(cpu0, cpuByPid(pid));
+    const convergeLag = await lag.stop();
+    const awsCounts = byOperation(aws);
+    const awsPerUnit = Object.fromEntries(
+      Object.entries(awsCounts)
+        .sort()
+        .map(([op, c]) => [op, round(c / n)]),
+    );
+    await sleep(5000);
+    const afterConverge = await sample(operator);
+    let heapSnapshot: string | undefined;
+    if (values.profile) {
+      const before = new Set(readdirSync(profileDir));
+      operator.child.kill('SIGUSR2');
+      for (let i = 0; i < 240; i++) {
+        await sleep(500);
+        const made = readdirSync(profileDir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+        // The file is complete when its size stops growing.
+        if (made) {
+          const size = () => readFileSync(join(profileDir, made)).length;
+          let last = -1;
+          while (size() !== last) {
+            last = size();
+            await sleep(1000);
+          }
+          heapSnapshot = join(profileDir, made);
+          break;
+        }
+      }
+    }
+
+    // One resync window with nothing changing: what the units cost while idle. The resync timer
+    // fires every 0.9-1.1 periods, so a window holds one sweep or two: the calls are divided by
+    // the reconciles of topics and queues in the window, each resync being one per object.
+    const reconciles = async () => {
+      let total = 0;
+      for (const [series, value] of await metrics(operator.httpPort))
+        if (/^controller_runtime_reconcile_total\{controller="(eventtopic|consumerqueue)"/.test(series))
+          total += value;
+      return total;
+    };
+    const reconcilesBefore = await reconciles();
+    aws.resetCounts();
+    await sleep(resyncSeconds * 1000 + 2000);
+    const idleCounts = byOperation(aws);
+    const idleReconciles = Math.max(1, (await reconciles()) - reconcilesBefore);
+    const awsPerObjectPerResync = Object.fromEntries(
+      Object.entries(idleCounts)
+        .sort()
+        .map(([op, c]) => [op, round(c / idleReconciles, 3)]),
+    );
+    const idleTotal = Object.values(idleCounts).reduce((a, b) => a + b, 0);
+    let awsMutatingWhileIdle = split(idleCounts).mutating;
+
+    // M idle services.
+    let servicesReady: Result['servicesReady'];
+    let serviceWindow: Result['serviceWindow'];
+    let afterServices: ProcessSample | undefined;
+    if (m > 0) {
+      const sStart = Date.now();
+      const creatingServices = createServices(namespace, m);
+      servicesReady = await timeToReady(
+        m,
+        sStart,
+        async () => (await readyNames(namespace, 'ecommerceservices')).size,
+        60_000 + m * 1000,
+      );
+      await creatingServices;
+      // Let the first polls and their writes pass, then count a window of idleness.
+      await sleep(15_000);
+      kube.reset();
+      aws.resetCounts();
+      await sleep(serviceWindowSeconds * 1000);
+      const minutes = serviceWindowSeconds / 60;
+      const verbs = byVerb(kube);
+      const writes = kube.requests().filter((r) => r.write).length;
+      // The units' own resync calls fall into this window too: take off their rate from above.
+      const awsIdle = Object.fromEntries(
+        Object.entries(byOperation(aws)).map(([op, c]) => [
+          op,
+          Math.max(0, c - (idleCounts[op] ?? 0) * (serviceWindowSeconds / (resyncSeconds + 2))),
+        ]),
+      );
+      awsMutatingWhileIdle += split(awsIdle).mutating;
+      serviceWindow = {
+        kubePerServicePerMinute: Object.fromEntries(
+          Object.entries(verbs)
+            .sort()
+            .map(([k, c]) => [k, round(c / m / minutes, 3)]),
+        ),
+        kubeWritesPerServicePerMinute: round(writes / m / minutes, 3),
+        awsPerServicePerMinute: Object.fromEntries(
+          Object.entries(awsIdle)
+            .sort()
+            .map(([op, c]) => [op, round(c / m / minutes, 3)]),
+        ),
+      };
+      afterServices = await sample(operator);
+    }
+    load.end = loadAverage();
+    const objects = 2 * n;
+    return {
+      units: n,
+      services: m,
+      load,
+      empty,
+      unitsReady,
+      ...(servicesReady ? { servicesReady } : {}),
+      cpuMsPerObject: round((cpuSeconds * 1000) / objects, 1),
+      cpuShareWhileConverging: round(cpuSeconds / unitsReady.p100, 2),
+      awsPerUnit,
+      awsPerUnitSplit: (() => {
+        const s = split(awsCounts);
+        return { mutating: round(s.mutating / n), reads: round(s.reads / n) };
+      })(),
+      awsPerObjectPerResync,
+      awsPerObjectPerHourAtDefault: round((idleTotal / idleReconciles) * (3600 / DEFAULT_RESYNC_SECONDS), 2),
+      idleReconcilesPerObject: round(idleReconciles / objects, 2),
+      awsMutatingWhileIdle,
+      ...(serviceWindow ? { serviceWindow } : {}),
+      convergeLag: { worstP99Ms: round(convergeLag.worstP99, 1), worstMaxMs: round(convergeLag.worstMax, 1) },
+      afterConverge,
+      ...(afterServices ? { afterServices } : {}),
+      ...(heapSnapshot ? { heapSnapshot } : {}),
+    };
+  } catch (error) {
+    const log = join(outDir, `operator-${n}.log`);
+    writeFileSync(log, operator.lines.map((l) => JSON.stringify(l)).join('\n'));
+    console.error(`N=${n} failed; the operator's log is in ${log}`);
+    throw error;
+  } finally {
+    await operator.stop();
+    await aws.stop();
+    await kube.stop();
+    await teardown(namespace).catch((e: unknown) => console.error(`teardown of ${namespace}: ${String(e)}`));
+  }
+}
+
+// ---- main ------------------------------------------------------------------------------------------
+await installCrds();
+// A run that was interrupted leaves its namespace behind; a cluster-wide operator would see it.
+for (const ns of (await core.listNamespace()).items) {
+  const name = ns.metadata?.name ?? '';
+  if (/^bench-scale-\d+-/.test(name) && !ns.metadata?.deletionTimestamp) await teardown(name);
+}
+await ensureUnrelated(unrelated);
+console.log(
+  `bench-scale: units ${unitCounts.join(',')}, services up to ${maxServices}, ${unrelated} unrelated Deployments, ` +
+    `NODE_OPTIONS "${nodeOptions}", ` +
+    `resync ${resyncSeconds} s (default ${DEFAULT_RESYNC_SECONDS} s), load ${loadAverage()}, ` +
+    `node ${process.version}, ${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores`,
+);
+const results: Result[] = [];
+for (const n of unitCounts) {
+  const m = Math.min(maxServices, n);
+  const r = await runOne(n, m);
+  results.push(r);
+  const mb = (s: ProcessSample) =>
+    `RSS ${s.rssMiB.toFixed(0)} MiB (peak ${s.peakRssMiB.toFixed(0)}), heap ${s.heapUsedMiB.toFixed(0)}/${s.heapTotalMiB.toFixed(0)} MiB`;
+  console.log(
+    [
+      `N=${n} units, M=${m} services (load ${r.load.start} → ${r.load.end})`,
+      `  units Ready 10/50/100 %: ${r.unitsReady.p10.toFixed(1)} / ${r.unitsReady.p50.toFixed(1)} / ${r.unitsReady.p100.toFixed(1)} s`,
+      r.servicesReady
+        ? `  services Ready 10/50/100 %: ${r.servicesReady.p10.toFixed(1)} / ${r.servicesReady.p50.toFixed(1)} / ${r.servicesReady.p100.toFixed(1)} s`
+        : '',
+      `  CPU ${r.cpuMsPerObject} ms per object converged (${(r.cpuShareWhileConverging * 100).toFixed(0)} % of a core)`,
+      `  AWS calls per unit: ${r.awsPerUnitSplit.mutating} mutating + ${r.awsPerUnitSplit.reads} reads ${JSON.stringify(r.awsPerUnit)}`,
+      `  AWS calls per object per resync (idle): ${JSON.stringify(r.awsPerObjectPerResync)}; per object per hour at ${DEFAULT_RESYNC_SECONDS} s: ${r.awsPerObjectPerHourAtDefault}; mutating while idle: ${r.awsMutatingWhileIdle}`,
+      r.serviceWindow
+        ? `  per idle service per minute: API ${JSON.stringify(r.serviceWindow.kubePerServicePerMinute)} (writes ${r.serviceWindow.kubeWritesPerServicePerMinute}); AWS ${JSON.stringify(r.serviceWindow.awsPerServicePerMinute)}`
+        : '',
+      `  empty: ${mb(r.empty)}; after converge: ${mb(r.afterConverge)}${r.afterServices ? `; with services: ${mb(r.afterServices)}` : ''}`,
+      `  event-loop lag while converging: worst p99 ${r.convergeLag.worstP99Ms} ms, max ${r.convergeLag.worstMaxMs} ms`,
+      r.heapSnapshot ? `  heap snapshot: ${r.heapSnapshot}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  );
+}
+// One table, one column per N, ready for docs/benchmarks.md; and the growth between the first and last N.
+const LIMIT_MIB = 256;
+const col = (f: (r: Result) => string) => results.map(f).join(' | ');
+const rssCell = (s: ProcessSample) =>
+  `${s.rssMiB.toFixed(0)} (${((s.rssMiB / LIMIT_MIB) * 100).toFixed(0)} %)`;
+const rows: [string, (r: Result) => string][] = [
+  ['units (N) / idle services (M)', (r) => `${r.units} / ${r.services}`],
+  ['load average at start → end', (r) => `${r.load.start.split(' ')[0]} → ${r.load.end.split(' ')[0]}`],
+  [
+    'units Ready 10 / 50 / 100 % (s)',
+    (r) =>
+      `${r.unitsReady.p10.toFixed(1)} / ${r.unitsReady.p50.toFixed(1)} / ${r.unitsReady.p100.toFixed(1)}`,
+  ],
+  ['services Ready 100 % (s)', (r) => r.servicesReady?.p100.toFixed(1) ?? '-'],
+  [
+    'AWS calls per unit (mutating + reads)',
+    (r) =>
+      `${(r.awsPerUnitSplit.mutating + r.awsPerUnitSplit.reads).toFixed(2)} (${r.awsPerUnitSplit.mutating} + ${r.awsPerUnitSplit.reads})`,
+  ],
+  ['resync sweeps in the idle window (reconciles per object)', (r) => String(r.idleReconcilesPerObject)],
+  [
+    'AWS calls per object per resync, idle',
+    (r) =>
+      Object.values(r.awsPerObjectPerResync)
+        .reduce((a, b) => a + b, 0)
+        .toFixed(2),
+  ],
+  [
+    `AWS calls per object per hour at ${DEFAULT_RESYNC_SECONDS} s (extrapolated)`,
+    (r) => String(r.awsPerObjectPerHourAtDefault),
+  ],
+  ['mutating AWS calls while idle', (r) => String(r.awsMutatingWhileIdle)],
+  [
+    'API writes per idle service per minute',
+    (r) => String(r.serviceWindow?.kubeWritesPerServicePerMinute ?? '-'),
+  ],
+  ['CPU per object converged (ms)', (r) => String(r.cpuMsPerObject)],
+  ['CPU while converging (share of a core)', (r) => `${(r.cpuShareWhileConverging * 100).toFixed(0)} %`],
+  [`RSS empty (MiB, share of ${LIMIT_MIB} MiB)`, (r) => rssCell(r.empty)],
+  ['RSS after converge (MiB)', (r) => rssCell(r.afterConverge)],
+  ['RSS with services (MiB)', (r) => (r.afterServices ? rssCell(r.afterServices) : '-')],
+  ['peak RSS (MiB)', (r) => (r.afterServices ?? r.afterConverge).peakRssMiB.toFixed(0)],
+  ['heap used after converge (MiB)', (r) => (r.afterServices ?? r.afterConverge).heapUsedMiB.toFixed(0)],
+  ['a /metrics scrape (ms)', (r) => (r.afterServices ?? r.afterConverge).scrapeMs.toFixed(0)],
+  [
+    'event-loop lag while converging, worst p99 / max (ms)',
+    (r) => `${r.convergeLag.worstP99Ms} / ${r.convergeLag.worstMaxMs}`,
+  ],
+];
+console.log(`\n| | ${col((r) => `N = ${r.units}`)} |\n|---|${results.map(() => '---').join('|')}|`);
+for (const [label, f] of rows) console.log(`| ${label} | ${col(f)} |`);
+if (results.length > 1) {
+  const [a, b] = [results[0]!, results.at(-1)!];
+  const per1000 = (x: number, y: number) => (((y - x) / (b.units - a.units)) * 1000).toFixed(1);
+  const last = (r: Result) => r.afterServices ?? r.afterConverge;
+  console.log(
+    `growth from N = ${a.units} to ${b.units}, per 1,000 units: RSS +${per1000(last(a).rssMiB, last(b).rssMiB)} MiB, ` +
+      `heap +${per1000(last(a).heapUsedMiB, last(b).heapUsedMiB)} MiB, time to all Ready +${per1000(a.unitsReady.p100, b.unitsReady.p100)} s`,
+  );
+}
+const out = values.out ?? join(outDir, `scale-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(out, JSON.stringify(results, null, 2));
+console.log(`results: ${out}`);
