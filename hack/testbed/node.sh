@@ -67,6 +67,7 @@ check_machine() {
   [[ -x "$CNI_BIN_DIR/bridge" ]] || missing+=(containernetworking-plugins)
   command -v iptables >/dev/null || missing+=(iptables)
   command -v conntrack >/dev/null || missing+=(conntrack)
+  command -v debootstrap >/dev/null || missing+=(debootstrap) # the images' base (images.sh)
   if (( ${#missing[@]} )); then
     command -v apt-get >/dev/null || cannot "missing ${missing[*]} and no apt-get to install them"
     log "installing ${missing[*]} (Debian packages)"
