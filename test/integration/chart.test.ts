@@ -146,13 +146,16 @@ describe('the chart, rendered', () => {
       PUBSUB_AWS_MAX_ATTEMPTS: '5',
       AWS_ACCESS_KEY_ID: 'testing',
     });
-    // Every variable the chart sets is one the operator reads (or the SDK's credentials).
-    // A kind without its own period gets none: it takes the common one.
+    // Every variable the chart sets is one the operator reads (or the SDK's credentials, or Node's
+    // heap sizing for the pod's memory limit). A kind without its own period gets none: it takes the
+    // common one.
     expect(env).not.toHaveProperty('PUBSUB_EVENT_TOPIC_RESYNC_PERIOD_SECONDS');
+    expect(env['NODE_OPTIONS']).toContain('--max-old-space-size=');
     const known = new Set<string>([
       ...Object.values(OPERATOR_ENV),
       ...Object.values(AWS_SETTINGS_ENV),
       'AWS_ACCESS_KEY_ID',
+      'NODE_OPTIONS',
     ]);
     expect(Object.keys(env).filter((name) => !known.has(name))).toEqual([]);
     const pod = find(objects, 'Deployment')[0] as unknown as {
