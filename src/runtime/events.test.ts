@@ -15,6 +15,8 @@ function setup(
 ) {
   const clock = new FakeClock();
   const writes: Write[] = [];
+  // What the API server answers from now on; a test may change it midway.
+  const failures = { create: opts.createFails, patch: opts.patchFails };
   const client = {
     create: (_ref: unknown, body: { metadata: { name: string } }) => {
       writes.push({
@@ -22,11 +24,11 @@ function setup(
         name: body.metadata.name,
         body: body,
       });
-      return opts.createFails ? Promise.reject(opts.createFails) : Promise.resolve(body);
+      return failures.create ? Promise.reject(failures.create) : Promise.resolve(body);
     },
     patch: (_ref: unknown, _ns: string, name: string, _type: string, body: Record<string, unknown>) => {
       writes.push({ verb: 'patch', name, body });
-      return opts.patchFails ? Promise.reject(opts.patchFails) : Promise.resolve(body);
+      return failures.patch ? Promise.reject(failures.patch) : Promise.resolve(body);
     },
   } as unknown as KubeClient;
   const recorder = new KubeEventRecorder({
@@ -37,7 +39,7 @@ function setup(
     minUpdateIntervalMs: 30_000,
     ...(opts.burstPerObject ? { burstPerObject: opts.burstPerObject } : {}),
   });
-  return { clock, writes, recorder };
+  return { clock, writes, recorder, failures };
 }
 
 const topic: KubeObject = {
@@ -159,5 +161,29 @@ describe('KubeEventRecorder', () => {
     recorder.event(topic, 'Normal', 'Created', 'Created SNS topic');
     await recorder.flush();
     expect(writes).toHaveLength(2);
+  });
+
+  it('drops a series update that falls due after its namespace closed', async () => {
+    const { recorder, writes, clock, failures } = setup();
+    recorder.event(topic, 'Warning', 'Failed', 'x');
+    await recorder.flush();
+    // Counted into a series whose update falls due in 30 s.
+    recorder.event(topic, 'Warning', 'Failed', 'x');
+    // Meanwhile the namespace starts terminating, and another Event into it is refused.
+    failures.create = new KubeApiError(
+      403,
+      'unable to create new content in namespace shop because it is being terminated',
+    );
+    recorder.event(
+      { ...topic, metadata: { ...topic.metadata, name: 'other', uid: 'u-2' } },
+      'Normal',
+      'Deleted',
+      'y',
+    );
+    // Let the refusal come back (flush would write the series at once).
+    await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(30_000);
+    await recorder.flush();
+    expect(writes.map((w) => w.verb)).toEqual(['create', 'create']);
   });
 });

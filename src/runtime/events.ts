@@ -111,13 +111,9 @@ export class KubeEventRecorder implements EventRecorder {
       this.log.warn({ reason }, 'cannot record an event about an object without apiVersion, kind and name');
       return;
     }
-    const closedUntil = this.terminating.get(meta.namespace || 'default');
-    if (closedUntil !== undefined) {
-      if (this.clock.now() < closedUntil) {
-        this.log.debug({ reason, object: meta.name }, 'event dropped: its namespace is being deleted');
-        return;
-      }
-      this.terminating.delete(meta.namespace || 'default');
+    if (this.closed(meta.namespace || 'default')) {
+      this.log.debug({ reason, object: meta.name }, 'event dropped: its namespace is being deleted');
+      return;
     }
     const note = message.length > MAX_NOTE ? `${message.slice(0, MAX_NOTE - 3)}...` : message;
     const objectId = meta.uid ?? `${meta.namespace ?? ''}/${obj.kind}/${meta.name}`;
@@ -166,6 +162,15 @@ export class KubeEventRecorder implements EventRecorder {
       }
     }
     while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  /** Whether the API server refused Events to `namespace` as terminating, recently enough to believe it. */
+  private closed(namespace: string): boolean {
+    const closedUntil = this.terminating.get(namespace);
+    if (closedUntil === undefined) return false;
+    if (this.clock.now() < closedUntil) return true;
+    this.terminating.delete(namespace);
+    return false;
   }
 
   private take(objectId: string, now: number): boolean {
@@ -238,6 +243,8 @@ export class KubeEventRecorder implements EventRecorder {
 
   private async writeSeries(key: string, s: Series): Promise<void> {
     s.flush = undefined;
+    // A series update due when its namespace closed would only be refused.
+    if (this.closed(s.namespace)) return;
     const gone = await this.patchSeries(s).then(
       () => false,
       (err: unknown) => {

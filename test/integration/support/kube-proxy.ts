@@ -22,6 +22,8 @@ export interface KubeRequest {
   /** The apiserver's HTTP status and when (same counter) it came back, once it has. */
   status?: number;
   answered?: number;
+  /** The request's body, for writes to paths the proxy was asked to keep bodies of. */
+  body?: string;
 }
 
 interface KubeconfigFile {
@@ -71,8 +73,14 @@ export class CountingKubeProxy {
     });
   }
 
-  /** Starts a proxy for the cluster of `kubeconfigPath` and writes a kubeconfig that points at it. */
-  static async start(kubeconfigPath: string): Promise<CountingKubeProxy> {
+  /**
+   * Starts a proxy for the cluster of `kubeconfigPath` and writes a kubeconfig that points at it.
+   * Writes whose path matches `keepBodiesOf` keep their bodies.
+   */
+  static async start(
+    kubeconfigPath: string,
+    opts: { keepBodiesOf?: RegExp } = {},
+  ): Promise<CountingKubeProxy> {
     const config = parse(readFileSync(kubeconfigPath, 'utf8')) as KubeconfigFile;
     const cluster = config.clusters[0]?.cluster;
     if (!cluster) throw new Error(`${kubeconfigPath} names no cluster`);
@@ -90,6 +98,11 @@ export class CountingKubeProxy {
         arrived: ++clock,
       };
       log.push(entry);
+      if (entry.write && opts.keepBodiesOf?.test(url.pathname)) {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => (entry.body = Buffer.concat(chunks).toString('utf8')));
+      }
       const forwarded = httpsRequest(
         {
           host: upstream.hostname,
