@@ -311,6 +311,8 @@ export const isNotFound = (error: unknown): boolean => classify(error).kind === 
 export const isAccessDenied = (error: unknown): boolean => codesOf(error).some((c) => ACCESS.has(c));
 export const isRetryable = (error: unknown): boolean => classify(error).kind === 'retryable';
 export const isTerminal = (error: unknown): boolean => classify(error).kind === 'terminal';
+/** Whether CreateQueue refused because a queue of the name exists with other attributes. */
+export const isNameTaken = (error: unknown): boolean => codesOf(error).some((c) => NAME_TAKEN.has(c));
 
 /** Runs one AWS call and rethrows its failure as an AwsError that names the call. */
 export async function guarded<T>(context: CallContext, call: () => Promise<T>): Promise<T> {

@@ -27,6 +27,17 @@ export interface Owner {
   uid: string;
 }
 
+/**
+ * The Id of every access policy the operator writes on a queue: it names the owning object's uid.
+ * CreateQueue of a queue that already exists succeeds only if every attribute sent matches (else
+ * QueueAlreadyExists), so a create that sends this policy can succeed on an existing queue only if
+ * that queue was made for this very object: a queue it has never recorded is created without a
+ * read first, and any other queue of the name refuses the create and is then judged by its tags.
+ */
+export function policyId(resourceArn: string, owner: Pick<Owner, 'uid'>): string {
+  return `${resourceArn}/pubsub-operator/${owner.uid}`;
+}
+
 /** The tags that mark a resource as owned by one custom resource in one cluster. */
 export function ownershipTags(owner: Owner): Tags {
   return {

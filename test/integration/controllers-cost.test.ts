@@ -55,7 +55,7 @@ describe('AWS calls of one ConsumerQueue with one subscription', () => {
     });
   });
 
-  it('creating it costs five calls, all of them needed', async () => {
+  it('creating it costs four calls, all of them needed', async () => {
     proxy.resetCounts();
 
     applyObject(ns, 'consumerqueues', 'payments', { subscriptions: [{ topicRef: { name: 'orders' } }] });
@@ -65,8 +65,11 @@ describe('AWS calls of one ConsumerQueue with one subscription', () => {
     const counts = proxy.counts();
     console.log('create cost', counts);
     expect(counts).toEqual({
-      'sqs:GetQueueUrl': 2, // DLQ and queue: not there yet, so nobody else's is taken over
-      'sqs:CreateQueue': 2, // DLQ first, then the queue with its RedrivePolicy, Policy and tags
+      // The queue: not there yet, so nobody else's is taken over (and no DLQ is made beside one).
+      'sqs:GetQueueUrl': 1,
+      // DLQ first, its policy claiming it for this object (no read needed: see policyId), then
+      // the queue with its RedrivePolicy, Policy and tags.
+      'sqs:CreateQueue': 2,
       // No listing of subscriptions: a queue that never existed for this object has none of ours.
       'sns:Subscribe': 1,
     });

@@ -148,6 +148,30 @@ describe('adoption', () => {
     expect(await queueUrl(handDlq)).toBeUndefined();
   });
 
+  it('does not take a released DLQ back by creating it again: the new object claims it in the create itself', async () => {
+    // The same spec twice: the DLQ the second object would create has the very attributes the
+    // first left behind, but for the claim on it (its policy's Id names the object's uid).
+    const spec = { queueName: uniqueName('twin'), deadLetter: { maxReceiveCount: 3 } };
+    applyObject(ns, 'consumerqueues', 'twin', { ...spec, deletionPolicy: 'Retain' });
+    const first = await waitForCondition(ns, 'consumerqueues', 'twin', 'Ready', 'True');
+    const url = String(first.status?.['queueUrl']);
+    const dlqUrl = String(first.status?.['deadLetterQueueUrl']);
+    await deleteObject(ns, 'consumerqueues', 'twin');
+    await waitGone(ns, 'consumerqueues', 'twin');
+    expect(await queueTags(dlqUrl)).toEqual({});
+    // Only the released DLQ is left.
+    await sqs().send(new DeleteQueueCommand({ QueueUrl: url }));
+
+    applyObject(ns, 'consumerqueues', 'twin', spec);
+    await waitForCondition(ns, 'consumerqueues', 'twin', 'Ready', 'False', 'NotOwned');
+    expect(await queueTags(dlqUrl)).toEqual({});
+    expect(await queueUrl(spec.queueName)).toBeUndefined();
+    await deleteObject(ns, 'consumerqueues', 'twin');
+    await waitGone(ns, 'consumerqueues', 'twin');
+    expect(await queueUrl(`${spec.queueName}-dlq`)).toBe(dlqUrl);
+    await sqs().send(new DeleteQueueCommand({ QueueUrl: dlqUrl }));
+  });
+
   it('takes over an untagged topic on consent; a topic tagged for another owner stays refused', async () => {
     const free = uniqueName('hand-topic');
     const { TopicArn: freeArn } = await sns().send(

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { deadLetterPolicy, desiredQueues, queueNames, queuePolicy } from './desired.ts';
 import { ARN, cq, settings } from './testing.ts';
 
+const OWNER = { uid: 'uid-1' };
+
 describe('queueNames', () => {
   it.each([
     ['derived', {}, undefined, 'pubsub_shop_payment-orders', 'pubsub_shop_payment-orders_dlq'],
@@ -42,7 +44,7 @@ describe('queuePolicy', () => {
   const queue = 'arn:aws:sqs:us-east-1:123456789012:q';
 
   it('lets SNS send only from exactly the subscribed topics and denies access without TLS', () => {
-    const policy = queuePolicy(queue, [ARN('b'), ARN('a'), ARN('b')]) as {
+    const policy = queuePolicy(queue, OWNER, [ARN('b'), ARN('a'), ARN('b')]) as {
       Statement: Record<string, unknown>[];
     };
     expect(policy.Statement).toEqual([
@@ -66,13 +68,18 @@ describe('queuePolicy', () => {
   });
 
   it('is the same document whatever order the topics come in', () => {
-    expect(JSON.stringify(queuePolicy(queue, [ARN('a'), ARN('b')]))).toBe(
-      JSON.stringify(queuePolicy(queue, [ARN('b'), ARN('a')])),
+    expect(JSON.stringify(queuePolicy(queue, OWNER, [ARN('a'), ARN('b')]))).toBe(
+      JSON.stringify(queuePolicy(queue, OWNER, [ARN('b'), ARN('a')])),
     );
   });
 
+  it('names the object that owns it in its Id, so a create of the same queue for another object is refused', () => {
+    expect(queuePolicy(queue, OWNER, [])['Id']).toBe(`${queue}/pubsub-operator/uid-1`);
+    expect(queuePolicy(queue, { uid: 'uid-2' }, [])['Id']).not.toBe(queuePolicy(queue, OWNER, [])['Id']);
+  });
+
   it('allows no sender at all without subscriptions', () => {
-    const policy = queuePolicy(queue, []) as { Statement: { Sid: string }[] };
+    const policy = queuePolicy(queue, OWNER, []) as { Statement: { Sid: string }[] };
     expect(policy.Statement.map((s) => s.Sid)).toEqual(['DenyInsecureTransport']);
   });
 });
@@ -133,7 +140,7 @@ describe('desiredQueues', () => {
 describe('deadLetterPolicy', () => {
   it('lets SNS redrive into the DLQ only from the given topics', () => {
     const dlq = 'arn:aws:sqs:us-east-1:123456789012:q_dlq';
-    const policy = deadLetterPolicy(dlq, [ARN('a')]) as { Statement: Record<string, unknown>[] };
+    const policy = deadLetterPolicy(dlq, OWNER, [ARN('a')]) as { Statement: Record<string, unknown>[] };
     expect(policy.Statement[0]).toMatchObject({
       Sid: 'AllowSnsRedrive',
       Principal: { Service: 'sns.amazonaws.com' },

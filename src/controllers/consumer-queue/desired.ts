@@ -1,7 +1,7 @@
 // Pure: the queues and policies a ConsumerQueue asks for, given the topics that deliver into it.
 import { canonicalJson, type Attributes } from '../../aws/attributes.ts';
 import { FIFO_SUFFIX, physicalName, queueName, SQS_NAME_MAX_LENGTH } from '../../aws/names.ts';
-import { ownershipTags } from '../../aws/ownership.ts';
+import { ownershipTags, policyId, type Owner } from '../../aws/ownership.ts';
 import type { AllowedSender, ConsumerQueue } from '../../crds/index.ts';
 import { ownerOfObject, type DesiredResource } from '../shared/plan.ts';
 import type { OperatorSettings } from '../shared/settings.ts';
@@ -68,10 +68,17 @@ const denyInsecureTransport = (resource: string) => ({
  */
 export function queuePolicy(
   queueArn: string,
+  owner: Pick<Owner, 'uid'>,
   topicArns: readonly string[],
   senders: readonly AllowedSender[] = [],
 ): Record<string, unknown> {
-  return snsSendPolicy(queueArn, topicArns, 'AllowSubscribedTopics', senderStatements(queueArn, senders));
+  return snsSendPolicy(
+    queueArn,
+    owner,
+    topicArns,
+    'AllowSubscribedTopics',
+    senderStatements(queueArn, senders),
+  );
 }
 
 /**
@@ -80,13 +87,15 @@ export function queuePolicy(
  */
 export function deadLetterPolicy(
   deadLetterArn: string,
+  owner: Pick<Owner, 'uid'>,
   topicArns: readonly string[],
 ): Record<string, unknown> {
-  return snsSendPolicy(deadLetterArn, topicArns, 'AllowSnsRedrive');
+  return snsSendPolicy(deadLetterArn, owner, topicArns, 'AllowSnsRedrive');
 }
 
 function snsSendPolicy(
   queueArn: string,
+  owner: Pick<Owner, 'uid'>,
   topicArns: readonly string[],
   sid: string,
   others: readonly Record<string, unknown>[] = [],
@@ -104,7 +113,7 @@ function snsSendPolicy(
     });
   }
   statements.push(...others, denyInsecureTransport(queueArn));
-  return { Version: '2012-10-17', Id: `${queueArn}/pubsub-operator`, Statement: statements };
+  return { Version: '2012-10-17', Id: policyId(queueArn, owner), Statement: statements };
 }
 
 export function encryptionAttributes(cq: ConsumerQueue): Attributes {
@@ -186,7 +195,7 @@ export function desiredQueues(
             maxReceiveCount: spec.deadLetter.maxReceiveCount,
           })
         : '',
-      Policy: canonicalJson(queuePolicy(arns.queue, sources.queue, spec.allowedSenders)),
+      Policy: canonicalJson(queuePolicy(arns.queue, owner, sources.queue, spec.allowedSenders)),
     },
     createOnly,
     fifo,
@@ -203,7 +212,7 @@ export function desiredQueues(
           ...encryptionAttributes(cq),
           ...fifoAttributes(cq),
           RedriveAllowPolicy: canonicalJson({ redrivePermission: 'byQueue', sourceQueueArns: [arns.queue] }),
-          Policy: canonicalJson(deadLetterPolicy(arns.deadLetter, sources.deadLetter)),
+          Policy: canonicalJson(deadLetterPolicy(arns.deadLetter, owner, sources.deadLetter)),
         },
         createOnly,
         fifo,

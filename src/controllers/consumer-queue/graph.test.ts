@@ -12,6 +12,8 @@ import {
 } from './subscriptions.ts';
 import { ARN, cq, lookupOf, topic } from './testing.ts';
 
+const OWNER = { uid: 'uid-1' };
+
 const FOREIGN = 'arn:aws:sns:us-east-1:210987654321:partner-orders';
 const QUEUE = 'arn:aws:sqs:us-east-1:123456789012:q';
 const noRedrive = { deadLetterArn: undefined, queueFifo: false };
@@ -151,12 +153,22 @@ describe('other senders in the queue policy', () => {
   });
 
   it('puts them between the subscribed topics and the TLS-only deny; the spec order does not change the document', () => {
-    const a = queuePolicy(QUEUE, [FOREIGN], [{ accountId: '111111111111' }, { accountId: '222222222222' }]);
-    const b = queuePolicy(QUEUE, [FOREIGN], [{ accountId: '222222222222' }, { accountId: '111111111111' }]);
+    const a = queuePolicy(
+      QUEUE,
+      OWNER,
+      [FOREIGN],
+      [{ accountId: '111111111111' }, { accountId: '222222222222' }],
+    );
+    const b = queuePolicy(
+      QUEUE,
+      OWNER,
+      [FOREIGN],
+      [{ accountId: '222222222222' }, { accountId: '111111111111' }],
+    );
     expect(a).toEqual(b);
     const sids = (a['Statement'] as { Sid: string }[]).map((s) => s.Sid);
     expect(sids).toEqual(['AllowSubscribedTopics', 'AllowSenderAccounts', 'DenyInsecureTransport']);
-    expect(queuePolicy(QUEUE, [])['Statement']).toHaveLength(1);
+    expect(queuePolicy(QUEUE, OWNER, [])['Statement']).toHaveLength(1);
   });
 
   it('names principals in the partition of the queue', () => {

@@ -2,7 +2,7 @@
 // dead-letter queue, the queue (attributes and policy), the subscriptions (each entry on its own)
 // and the alarms — each with its own read, pure plan, act and report. A part that fails is
 // reported on its own and the others still run; status is written once, with every part's report.
-import { isNotFound as isAwsNotFound } from '../../aws/errors.ts';
+import { isNameTaken, isNotFound as isAwsNotFound } from '../../aws/errors.ts';
 import { queueArn } from '../../aws/account.ts';
 import type { AccountIdentity } from '../../aws/account.ts';
 import { attributeString, canonicalJson } from '../../aws/attributes.ts';
@@ -206,16 +206,7 @@ async function ensureQueue(
       `Adopted SQS queue ${desired.name}: it carried no ownership tags; it is tagged as this ConsumerQueue's and brought to the spec`,
     );
   }
-  if (plan.action === 'create') {
-    const created = await ctx.queues.createQueue(
-      desired.name,
-      { ...desired.createOnly, ...desired.attributes },
-      desired.tags,
-    );
-    ctx.log.info({ queueUrl: created.url }, 'created SQS queue');
-    ctx.recorder.event(cq, 'Normal', 'Created', `Created SQS queue ${desired.name}`);
-    return created;
-  }
+  if (plan.action === 'create') return createQueue(ctx, cq, desired);
   const current = actual as QueueState;
   // Tags the spec dropped go, but only those the operator applied: a tag set by hand stays.
   const tags = tagChanges(desired.tags, current.tags, cq.status?.managedTagKeys ?? []);
@@ -237,6 +228,44 @@ async function ensureQueue(
     ctx.recorder.event(cq, 'Normal', 'Updated', `Updated SQS queue ${desired.name}: ${changed.join(', ')}`);
   }
   return { url: current.url, arn: current.arn };
+}
+
+async function createQueue(
+  ctx: Ctx,
+  cq: ConsumerQueue,
+  desired: DesiredResource,
+): Promise<{ url: string; arn: string }> {
+  const created = await ctx.queues.createQueue(
+    desired.name,
+    { ...desired.createOnly, ...desired.attributes },
+    desired.tags,
+  );
+  ctx.log.info({ queueUrl: created.url }, 'created SQS queue');
+  ctx.recorder.event(cq, 'Normal', 'Created', `Created SQS queue ${desired.name}`);
+  return created;
+}
+
+/**
+ * The DLQ as ensureQueue leaves it. One this object has never recorded is created outright: its
+ * policy's Id claims it for this object (policyId), so the create succeeds only for a new queue or
+ * one this object made; another queue of the name refuses it and is read and judged like any.
+ */
+async function ensureDeadLetter(
+  ctx: Ctx,
+  cq: ConsumerQueue,
+  desired: DesiredResource,
+): Promise<QueueReport | { refused: string }> {
+  const knownUrl = cq.status?.deadLetterQueueUrl;
+  if (!knownUrl) {
+    try {
+      return { ...(await createQueue(ctx, cq, desired)), state: undefined };
+    } catch (error) {
+      if (!isNameTaken(error)) throw error;
+    }
+  }
+  const actual = await ctx.queues.readQueue(desired.name, knownUrl);
+  const ensured = await ensureQueue(ctx, cq, await withoutUnsupported(ctx, desired, actual), actual);
+  return 'refused' in ensured ? ensured : { ...ensured, state: actual };
 }
 
 /** Attributes the endpoint does not know at all are left out, so they cannot cause an update loop. */
@@ -364,11 +393,7 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   let deadLetter: PartResult<QueueReport> | undefined;
   if (desired.deadLetter && !(queueRead.ok && refusedQueue(cq, queueRead.value, ctx.settings.clusterName))) {
     const wanted = desired.deadLetter;
-    deadLetter = await runPart(ctx, 'deadLetterQueue', async () => {
-      const actual = await ctx.queues.readQueue(names.deadLetter, cq.status?.deadLetterQueueUrl);
-      const ensured = await ensureQueue(ctx, cq, await withoutUnsupported(ctx, wanted, actual), actual);
-      return 'refused' in ensured ? ensured : { ...ensured, state: actual };
-    });
+    deadLetter = await runPart(ctx, 'deadLetterQueue', () => ensureDeadLetter(ctx, cq, wanted));
     reports.push({ part: 'dead-letter queue', result: deadLetter });
   }
 
@@ -708,14 +733,17 @@ async function actOnSubscriptions(
     const remaining = found.filter((f) => !removed.has(f.arn));
     const narrowed = policySources(cq, deliveringTopics(plan, remaining));
     const wasQueue = policySources(cq, policy.topics);
+    const owner = ownerOfObject(cq, ctx.settings.clusterName);
     const result = await runPart(ctx, 'queue policy', async () => {
       if (narrowed.queue.join() !== wasQueue.queue.join())
         await ctx.queues.setQueueAttributes(queue.url, {
-          Policy: canonicalJson(queuePolicy(policy.arns.queue, narrowed.queue, cq.spec.allowedSenders)),
+          Policy: canonicalJson(
+            queuePolicy(policy.arns.queue, owner, narrowed.queue, cq.spec.allowedSenders),
+          ),
         });
       if (policy.desiredDeadLetter && narrowed.deadLetter.join() !== wasQueue.deadLetter.join())
         await ctx.queues.setQueueAttributes(policy.desiredDeadLetter.url, {
-          Policy: canonicalJson(deadLetterPolicy(policy.arns.deadLetter, narrowed.deadLetter)),
+          Policy: canonicalJson(deadLetterPolicy(policy.arns.deadLetter, owner, narrowed.deadLetter)),
         });
     });
     if (!result.ok) policyFailure = result;
