@@ -31,9 +31,22 @@ export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-/** What an event says, as the series remembers it for later writes. */
+/** The object an event is about, as events.k8s.io names it. */
+interface Regarding {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+}
+
+/**
+ * What an event says, as the series remembers it for later writes: the reference alone, not the
+ * object, so thousands of remembered series keep no old versions of objects alive.
+ */
 interface Occurrence {
-  obj: KubeObject;
+  regarding: Regarding;
   type: EventType;
   reason: string;
   note: string;
@@ -139,7 +152,20 @@ export class KubeEventRecorder implements EventRecorder {
     existing?.flush?.cancel();
     const namespace = meta.namespace || 'default';
     const entry: Series = {
-      what: { obj, type, reason, note, action },
+      what: {
+        regarding: {
+          apiVersion: obj.apiVersion,
+          kind: obj.kind,
+          name: meta.name,
+          ...(meta.namespace ? { namespace: meta.namespace } : {}),
+          ...(meta.uid ? { uid: meta.uid } : {}),
+          ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
+        },
+        type,
+        reason,
+        note,
+        action,
+      },
       name: eventName(meta.name, now),
       namespace,
       count: 1,
@@ -202,8 +228,7 @@ export class KubeEventRecorder implements EventRecorder {
   }
 
   private async create(s: Series): Promise<void> {
-    const { obj, type, reason, note, action } = s.what;
-    const meta = obj.metadata ?? {};
+    const { regarding, type, reason, note, action } = s.what;
     const body = {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
@@ -215,14 +240,7 @@ export class KubeEventRecorder implements EventRecorder {
       reason,
       note,
       type,
-      regarding: {
-        apiVersion: obj.apiVersion,
-        kind: obj.kind,
-        name: meta.name,
-        ...(meta.namespace ? { namespace: meta.namespace } : {}),
-        ...(meta.uid ? { uid: meta.uid } : {}),
-        ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
-      },
+      regarding,
       ...(s.count > 1 ? { series: { count: s.count, lastObservedTime: microTime(s.lastObserved) } } : {}),
     };
     try {
@@ -237,7 +255,7 @@ export class KubeEventRecorder implements EventRecorder {
         );
         return;
       }
-      this.log.warn({ err, reason, object: meta.name }, 'could not record event');
+      this.log.warn({ err, reason, object: regarding.name }, 'could not record event');
     }
   }
 
@@ -259,7 +277,7 @@ export class KubeEventRecorder implements EventRecorder {
     );
     if (gone && this.series.get(key) === s) {
       // The event expired or was deleted: start it again, carrying the count.
-      s.name = eventName(s.what.obj.metadata?.name ?? 'event', this.clock.now());
+      s.name = eventName(s.what.regarding.name, this.clock.now());
       await this.create(s);
     }
   }

@@ -22,6 +22,16 @@ describe('WrittenStatuses', () => {
     statuses.forget({ namespace: 'shop', name: 'pay' });
     expect(statuses.current(obj('10', { n: 1 }))).toEqual({ n: 1 });
   });
+
+  it('keeps no copy once the cache holds the write', () => {
+    const statuses = new WrittenStatuses<{ n: number }>();
+    statuses.record(obj('10', { n: 1 }), { n: 2 });
+    // A newer version that is not the write yet (another field changed): still remembered.
+    statuses.current(obj('11', { n: 1 }));
+    expect(statuses.size()).toBe(1);
+    statuses.current(obj('12', { n: 2 }));
+    expect(statuses.size()).toBe(0);
+  });
 });
 
 describe('sameStatus', () => {

@@ -18,9 +18,14 @@ export class WrittenStatuses<S> {
 
   /** The newest status known for `obj`: the one last written, while the cache has not caught up. */
   current(obj: KubeObject & { status?: S | undefined }): S | undefined {
-    const entry = this.written.get(keyOf(obj));
+    const key = keyOf(obj);
+    const entry = this.written.get(key);
     if (entry && entry.uid === obj.metadata?.uid && entry.basedOn === obj.metadata?.resourceVersion)
       return entry.status;
+    // Another object of the name, or a cache that holds the write itself: the copy here would only
+    // take memory.
+    if (entry && (entry.uid !== obj.metadata?.uid || sameStatus(entry.status, obj.status)))
+      this.written.delete(key);
     return obj.status;
   }
 
