@@ -204,4 +204,29 @@ describe('registerObjectMetrics', () => {
     // Declared still, so a dashboard query finds the name even with no object.
     expect(after).toContain('# TYPE pubsub_consumerqueue_messages gauge');
   });
+
+  it('reads each store once per scrape, not once per gauge', async () => {
+    const registry = new Registry();
+    const queues = new Store<ConsumerQueue>();
+    queues.set(queue('payments', { backlog: { visible: 5 } }));
+    let reads = 0;
+    const counted = {
+      list: () => {
+        reads += 1;
+        return queues.list();
+      },
+    } as unknown as Store<ConsumerQueue>;
+    const stores = {
+      topics: new Store<EventTopic>(),
+      queues: counted,
+      services: new Store<EcommerceService>(),
+    };
+    registerObjectMetrics(registry, stores, new ScaleEventCounter(), new OldestMessageAges());
+    expect(await registry.metrics()).toContain('state="visible"} 5');
+    expect(reads).toBe(1);
+    // The next scrape sees what changed since.
+    queues.set(queue('payments', { backlog: { visible: 7 } }));
+    expect(await registry.metrics()).toContain('state="visible"} 7');
+    expect(reads).toBe(2);
+  });
 });

@@ -267,6 +267,27 @@ export function registerObjectMetrics(
     services: stores.services.list(),
     oldestMessageAge: (queueName) => ages.get(queueName),
   });
+  // A scrape collects every gauge in one turn of the event loop: the samples are computed once for
+  // all of them, not once per gauge. A gauge asked for again is a new scrape, and the next turn
+  // starts afresh.
+  let scrape: { samples: Map<string, Sample[]>; served: Set<string> } | undefined;
+  const samplesOf = (metric: string): Sample[] => {
+    if (!scrape || scrape.served.has(metric)) {
+      const samples = new Map<string, Sample[]>();
+      for (const sample of objectSamples(view())) {
+        const group = samples.get(sample.metric);
+        if (group) group.push(sample);
+        else samples.set(sample.metric, [sample]);
+      }
+      const current = { samples, served: new Set<string>() };
+      scrape = current;
+      setImmediate(() => {
+        if (scrape === current) scrape = undefined;
+      });
+    }
+    scrape.served.add(metric);
+    return scrape.samples.get(metric) ?? [];
+  };
   for (const [name, declared] of Object.entries(OBJECT_GAUGES)) {
     new Gauge({
       name,
@@ -275,9 +296,7 @@ export function registerObjectMetrics(
       registers: [registry],
       collect() {
         this.reset();
-        for (const sample of objectSamples(view())) {
-          if (sample.metric === name) this.set(sample.labels, sample.value);
-        }
+        for (const sample of samplesOf(name)) this.set(sample.labels, sample.value);
       },
     });
   }
