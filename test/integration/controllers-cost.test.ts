@@ -97,3 +97,25 @@ describe('AWS calls of one ConsumerQueue with one subscription', () => {
     });
   });
 });
+
+describe('AWS calls of a topic and its queue applied together', () => {
+  it('are the minimum: the queue waits for the topic being made and is created with it in its policy', async () => {
+    proxy.resetCounts();
+    // CreateTopic is throttled twice (the SDK retries): the queue's reconcile comes round while the
+    // topic has no ARN yet, as it does when one apply brings both.
+    proxy.inject({ fault: { kind: 'throttle' }, service: 'sns', operation: 'CreateTopic', times: 2 });
+    applyObject(ns, 'eventtopics', 'together', {});
+    applyObject(ns, 'consumerqueues', 'together', { subscriptions: [{ topicRef: { name: 'together' } }] });
+    await waitForCondition(ns, 'consumerqueues', 'together', 'Ready', 'True');
+    await new Promise((r) => setTimeout(r, 1_000));
+    proxy.clearFaults();
+    const { 'sns:CreateTopic': createTopic, ...counts } = proxy.counts();
+    expect(createTopic).toBe(3); // two throttled, then made
+    expect(counts).toEqual({
+      'sns:GetTopicAttributes': 1,
+      'sqs:GetQueueUrl': 1,
+      'sqs:CreateQueue': 2,
+      'sns:Subscribe': 1,
+    });
+  });
+});

@@ -3,6 +3,7 @@
 // and the alarms — each with its own read, pure plan, act and report. A part that fails is
 // reported on its own and the others still run; status is written once, with every part's report.
 import { isNameTaken, isNotFound as isAwsNotFound } from '../../aws/errors.ts';
+import { topicOnItsWay } from './topics-on-their-way.ts';
 import { queueArn } from '../../aws/account.ts';
 import type { AccountIdentity } from '../../aws/account.ts';
 import { attributeString, canonicalJson } from '../../aws/attributes.ts';
@@ -348,6 +349,14 @@ function policySources(cq: ConsumerQueue, topics: readonly string[]) {
 
 async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult> {
   if (isObserveOnly(cq)) return observeQueue(cq, ctx);
+  const awaited = topicOnItsWay(cq, ctx.lookupTopic, Date.now());
+  if (awaited) {
+    ctx.log.debug(
+      { topic: `${awaited.namespace}/${awaited.name}` },
+      'waiting for a topic being made before creating the queue',
+    );
+    return requeueAfter(awaited.remainingMs);
+  }
   let names = queueNames(cq, ctx.settings);
   // Read: the queue, then the subscriptions that deliver into it, from AWS.
   // The URL in status spares a lookup (a read: ownership still comes from the tags read there).
