@@ -10,6 +10,8 @@ export interface OperatorOptions {
   clusterName: string;
   leaseName?: string;
   kubeconfig?: string;
+  /** What node runs: the sources by default; the benchmark runs the compiled build, as the image does. */
+  nodeArgs?: string[];
   /**
    * Extra or overriding environment variables (e.g. AWS_ENDPOINT_URL of a fault proxy); undefined
    * removes one (e.g. AWS_ENDPOINT_URL, so that per-service AWS_ENDPOINT_URL_<SERVICE> apply).
@@ -70,7 +72,7 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
   for (const [name, value] of Object.entries(opts.env ?? {}))
     if (value === undefined) delete env[name];
     else env[name] = value;
-  const child = spawn(process.execPath, [`${repoRoot}src/main.ts`], {
+  const child = spawn(process.execPath, opts.nodeArgs ?? [`${repoRoot}src/main.ts`], {
     env,
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
