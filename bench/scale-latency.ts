@@ -46,15 +46,6 @@ async function measure(): Promise<number> {
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
-    kubectl([
-      'annotate',
-      '-n',
-      ns,
-      'consumerqueues',
-      '--all',
-      'pubsub.ecommerce.io/allow-delete-with-messages=true',
-      '--overwrite',
-    ]);
     await deleteAll(ns, ['ecommerceservices', 'consumerqueues', 'eventtopics']).catch(() => undefined);
     await operator.stop();
     await core.deleteNamespace({ name: ns });

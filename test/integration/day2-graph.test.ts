@@ -42,15 +42,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  kubectl([
-    'annotate',
-    '-n',
-    ns,
-    'consumerqueues',
-    '--all',
-    'pubsub.ecommerce.io/allow-delete-with-messages=true',
-    '--overwrite',
-  ]);
   await deleteAll(ns, ['consumerqueues', 'eventtopics']).catch(() => undefined);
   await deleteAll(other, ['eventtopics']).catch(() => undefined);
   await operator?.stop();

@@ -55,15 +55,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  kubectl([
-    'annotate',
-    '-n',
-    ns,
-    'consumerqueues',
-    '--all',
-    'pubsub.ecommerce.io/allow-delete-with-messages=true',
-    '--overwrite',
-  ]);
   await deleteAll(ns, ['consumerqueues']).catch(() => undefined);
   await operator?.stop();
   elasticSqs?.destroy();
