@@ -3,7 +3,6 @@
 // and the alarms — each with its own read, pure plan, act and report. A part that fails is
 // reported on its own and the others still run; status is written once, with every part's report.
 import { isNameTaken, isNotFound as isAwsNotFound } from '../../aws/errors.ts';
-import { topicOnItsWay } from './topics-on-their-way.ts';
 import { queueArn } from '../../aws/account.ts';
 import type { AccountIdentity } from '../../aws/account.ts';
 import { attributeString, canonicalJson } from '../../aws/attributes.ts';
@@ -63,6 +62,7 @@ import {
 } from './alarm-sync.ts';
 import { REDRIVE_RECHECK_MS, syncRedrive, type RedriveOutcome } from './redrive.ts';
 import { deadLetterPolicy, desiredQueues, queueNames, queuePolicy, type QueueNames } from './desired.ts';
+import { topicOnItsWay } from './topics-on-their-way.ts';
 import {
   deliveringTopics,
   entryName,
