@@ -130,6 +130,16 @@ async function ensureUnrelated(count: number): Promise<void> {
     console.log(
       `made ${missing.length} unrelated Deployments in ${((Date.now() - start) / 1000).toFixed(0)} s`,
     );
+  // Paused or not, the controller-manager writes each one's status once, at about 20 writes a
+  // second: until it has, the services' Deployments wait behind them. Measure a settled cluster.
+  for (;;) {
+    const pending = (await apps.listNamespacedDeployment({ namespace: UNRELATED_NS })).items.filter(
+      (d) => d.status?.observedGeneration !== d.metadata?.generation,
+    ).length;
+    if (pending === 0) break;
+    console.log(`waiting for the controller-manager: ${pending} unrelated Deployments not observed yet`);
+    await sleep(15_000);
+  }
 }
 
 // ---- the operator's process ----------------------------------------------------------------------
