@@ -254,7 +254,7 @@ interface Listed {
   status?: { conditions?: { type: string; status: string }[] };
 }
 
-async function readyNames(namespace: string, plural: Plural): Promise<Set<string>> {
+async function listObjects(namespace: string, plural: Plural): Promise<Listed[]> {
   const list = (await custom.listNamespacedCustomObject({
     group: GROUP,
     version: VERSION,
@@ -263,8 +263,12 @@ async function readyNames(namespace: string, plural: Plural): Promise<Set<string
   })) as {
     items: Listed[];
   };
+  return list.items;
+}
+
+async function readyNames(namespace: string, plural: Plural): Promise<Set<string>> {
   return new Set(
-    list.items
+    (await listObjects(namespace, plural))
       .filter((o) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
       .map((o) => o.metadata.name),
   );
@@ -301,15 +305,7 @@ async function teardown(namespace: string): Promise<void> {
   let failed = 0;
   let firstError: string | undefined;
   for (const plural of ['ecommerceservices', 'consumerqueues', 'eventtopics'] as const) {
-    const list = (await custom.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural,
-    })) as {
-      items: Listed[];
-    };
-    await pool(list.items, concurrency, (o) =>
+    await pool(await listObjects(namespace, plural), concurrency, (o) =>
       custom
         .patchNamespacedCustomObject(
           {

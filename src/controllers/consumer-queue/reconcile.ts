@@ -264,7 +264,16 @@ async function ensureDeadLetter(
       if (!isNameTaken(error)) throw error;
     }
   }
-  const actual = await ctx.queues.readQueue(desired.name, knownUrl);
+  return ensureAsRead(ctx, cq, desired, await ctx.queues.readQueue(desired.name, knownUrl));
+}
+
+/** ensureQueue for a queue as it was read, reported with that reading. */
+async function ensureAsRead(
+  ctx: Ctx,
+  cq: ConsumerQueue,
+  desired: DesiredResource,
+  actual: QueueState | undefined,
+): Promise<QueueReport | { refused: string }> {
   const ensured = await ensureQueue(ctx, cq, await withoutUnsupported(ctx, desired, actual), actual);
   return 'refused' in ensured ? ensured : { ...ensured, state: actual };
 }
@@ -413,16 +422,7 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
       ? { ok: false, refused: `not changing SQS queue ${names.queue}: its dead-letter queue is not ours` }
       : !queueRead.ok
         ? queueRead
-        : await runPart(ctx, 'queue', async () => {
-            const actual = queueRead.value;
-            const ensured = await ensureQueue(
-              ctx,
-              cq,
-              await withoutUnsupported(ctx, desired.queue, actual),
-              actual,
-            );
-            return 'refused' in ensured ? ensured : { ...ensured, state: actual };
-          });
+        : await runPart(ctx, 'queue', () => ensureAsRead(ctx, cq, desired.queue, queueRead.value));
   reports.push({ part: 'queue', result: queue });
 
   // The encryption key: SNS can deliver into an SSE-KMS queue only if the key policy lets it.
