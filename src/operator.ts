@@ -10,6 +10,7 @@ import type {
   EventTopicStatus,
 } from './crds/index.ts';
 import { WrittenStatuses } from './controllers/shared/written-status.ts';
+import { TagChecks } from './controllers/shared/tag-checks.ts';
 import {
   reconcileConsumerQueue,
   type ConsumerQueueServices,
@@ -110,6 +111,7 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
       kube: manager.client,
       settings,
       written: new WrittenStatuses<EventTopicStatus>(),
+      tagChecks: new TagChecks(),
       configMapsOwnedBy,
     },
     ...common('EventTopic'),
@@ -130,6 +132,7 @@ export function registerControllers(manager: Manager, parts: OperatorParts): voi
       keys: aws.keys,
       moves: aws.moves,
       written: new WrittenStatuses<ConsumerQueueStatus>(),
+      tagChecks: new TagChecks(),
       account: aws.account,
       lookupTopic: (namespace, name) => topicInformer.store.get(keyOf(namespace, name)),
       topicByArn: (arn) => {

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   adoptable,
+  claimedBy,
   describeOwner,
   MANAGED_BY_TAG,
   ownerOf,
   ownershipOf,
   ownershipTags,
+  policyId,
+  resourceTags,
   tagChanges,
   UID_TAG,
   type Owner,
@@ -87,5 +90,26 @@ describe('adoptable', () => {
     expect(adoptable(mine)).toBe(false);
     expect(adoptable({ [UID_TAG]: 'someone' })).toBe(false);
     expect(adoptable({ [MANAGED_BY_TAG]: 'another-tool' })).toBe(false);
+  });
+});
+
+describe('resourceTags', () => {
+  it('puts the ownership tags over any user tag of the same key', () => {
+    expect(resourceTags({ team: 'orders', [UID_TAG]: 'forged' }, me)).toEqual({ team: 'orders', ...mine });
+    expect(resourceTags(undefined, me)).toEqual(mine);
+  });
+});
+
+describe('claimedBy', () => {
+  const arn = 'arn:aws:sqs:us-east-1:123456789012:pubsub_shop_orders';
+  it("is true only for a policy whose Id is this owner's for this resource", () => {
+    const policy = (id: unknown) => JSON.stringify({ Version: '2012-10-17', Id: id, Statement: [] });
+    expect(claimedBy(policy(policyId(arn, me)), arn, me)).toBe(true);
+    expect(claimedBy(policy(policyId(arn, { uid: 'someone' })), arn, me)).toBe(false);
+    expect(claimedBy(policy(policyId(`${arn}-dlq`, me)), arn, me)).toBe(false);
+    expect(claimedBy(policy('__default_policy_ID'), arn, me)).toBe(false);
+    expect(claimedBy(undefined, arn, me)).toBe(false);
+    expect(claimedBy('', arn, me)).toBe(false);
+    expect(claimedBy('{not json', arn, me)).toBe(false);
   });
 });

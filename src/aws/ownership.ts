@@ -38,6 +38,35 @@ export function policyId(resourceArn: string, owner: Pick<Owner, 'uid'>): string
   return `${resourceArn}/pubsub-operator/${owner.uid}`;
 }
 
+/**
+ * Whether an access policy (a Policy attribute as AWS reports it) carries this owner's policyId.
+ * Only the operator writes that Id, at creation or when it brings the policy to spec, so a resource
+ * whose policy carries it was this object's when it was last written: a resync can take that as the
+ * proof of ownership and spare the tag read (see TagsClaim).
+ */
+export function claimedBy(
+  policy: string | undefined,
+  resourceArn: string,
+  owner: Pick<Owner, 'uid'>,
+): boolean {
+  if (!policy) return false;
+  try {
+    return (JSON.parse(policy) as { Id?: unknown }).Id === policyId(resourceArn, owner);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Offered to a read that may skip the tags: when the resource's policy carries `owner`'s policyId,
+ * its tags are taken to be `tags` (what this object wrote) instead of being read. Ownership stays
+ * proven; what goes unseen until the next full read is a hand edit of the tags themselves.
+ */
+export interface TagsClaim {
+  owner: Pick<Owner, 'uid'>;
+  tags: Tags;
+}
+
 /** The tags that mark a resource as owned by one custom resource in one cluster. */
 export function ownershipTags(owner: Owner): Tags {
   return {
@@ -47,6 +76,11 @@ export function ownershipTags(owner: Owner): Tags {
     [NAME_TAG]: owner.name,
     [UID_TAG]: owner.uid,
   };
+}
+
+/** A resource's tags: the user's, then the ownership tags, so a user tag can never overwrite them. */
+export function resourceTags(userTags: Readonly<Tags> | undefined, owner: Owner): Tags {
+  return { ...(userTags ?? {}), ...ownershipTags(owner) };
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { endpointMayLack, queueArnFromUrl, SqsQueueGateway } from './queues.ts';
+import { policyId } from './ownership.ts';
 import { scriptedClient, type ScriptedHandler } from './scripted-client.ts';
 
 const fakeSqs = (handlers: Record<string, ScriptedHandler>) => scriptedClient<SQSClient>(handlers);
@@ -41,6 +42,40 @@ describe('SqsQueueGateway', () => {
     });
     expect(sent.map((s) => s.command)).toEqual(['GetQueueUrl', 'GetQueueAttributes', 'ListQueueTags']);
     expect(sent[1]?.input).toEqual({ QueueUrl: url, AttributeNames: ['All'] });
+  });
+
+  it('takes the tags of a claim its policy carries instead of reading them, and reads them otherwise', async () => {
+    const owner = { uid: 'u-1' };
+    const claim = { owner, tags: { team: 'orders', 'pubsub.ecommerce.io/uid': 'u-1' } };
+    const withPolicy = (id: string) =>
+      fakeSqs({
+        GetQueueAttributes: () => ({ Attributes: { QueueArn: arn, Policy: JSON.stringify({ Id: id }) } }),
+        ListQueueTags: () => ({ Tags: { team: 'someone' } }),
+      });
+    const claimed = withPolicy(policyId(arn, owner));
+    expect(
+      await new SqsQueueGateway(claimed.client, region).readQueue('pubsub_shop_orders', url, claim),
+    ).toEqual({
+      url,
+      arn,
+      attributes: { QueueArn: arn, Policy: JSON.stringify({ Id: policyId(arn, owner) }) },
+      tags: claim.tags,
+      tagsAssumed: true,
+    });
+    expect(claimed.sent.map((s) => s.command)).toEqual(['GetQueueAttributes']);
+
+    // Another owner's Id, or none: ownership comes from the tags as always.
+    for (const id of [policyId(arn, { uid: 'u-2' }), '__default_policy_ID']) {
+      const other = withPolicy(id);
+      const read = await new SqsQueueGateway(other.client, region).readQueue(
+        'pubsub_shop_orders',
+        url,
+        claim,
+      );
+      expect(read?.tags).toEqual({ team: 'someone' });
+      expect(read?.tagsAssumed).toBeUndefined();
+      expect(other.sent.map((s) => s.command)).toEqual(['GetQueueAttributes', 'ListQueueTags']);
+    }
   });
 
   it('reads a queue deleted between its reads as undefined', async () => {

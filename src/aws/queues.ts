@@ -16,7 +16,7 @@ import {
 import { queueArn } from './account.ts';
 import { normalizeAttributes, type Attributes, type DesiredAttributes } from './attributes.ts';
 import { AwsError, guarded, unlessNotFound, type CallContext } from './errors.ts';
-import type { Tags } from './ownership.ts';
+import { claimedBy, type Tags, type TagsClaim } from './ownership.ts';
 
 export interface QueueState {
   url: string;
@@ -24,6 +24,8 @@ export interface QueueState {
   /** Every attribute GetQueueAttributes(All) reports, as AWS reports it. */
   attributes: Attributes;
   tags: Tags;
+  /** The tags were not read: the policy carried the claim offered, and they are the claim's. */
+  tagsAssumed?: true;
 }
 
 /** Messages in the queue by state, from the Approximate* attributes. */
@@ -37,12 +39,13 @@ export interface Backlog {
 }
 
 export interface QueueGateway {
-  /** GetQueueUrl + GetQueueAttributes(All) + ListQueueTags; undefined when there is no such queue. */
   /**
-   * The queue of that name, or undefined. `knownUrl` (from status) spares the GetQueueUrl call of a
+   * GetQueueUrl + GetQueueAttributes(All) + ListQueueTags; undefined when there is no such queue.
+   * `knownUrl` (from status) spares the GetQueueUrl call of a
    * resync when it names the same queue; a URL that no longer answers falls back to the lookup.
+   * With a claim its Policy carries, the tags are the claim's and are not read.
    */
-  readQueue(name: string, knownUrl?: string): Promise<QueueState | undefined>;
+  readQueue(name: string, knownUrl?: string, claim?: TagsClaim): Promise<QueueState | undefined>;
   /** CreateQueue with attributes and tags in the one call. */
   createQueue(name: string, attributes: DesiredAttributes, tags: Tags): Promise<{ url: string; arn: string }>;
   /** One SetQueueAttributes for the whole delta; nothing for an empty one. */
@@ -137,9 +140,9 @@ export class SqsQueueGateway implements QueueGateway {
     this.region = region;
   }
 
-  async readQueue(name: string, knownUrl?: string): Promise<QueueState | undefined> {
+  async readQueue(name: string, knownUrl?: string, claim?: TagsClaim): Promise<QueueState | undefined> {
     if (knownUrl && queueNameOfUrl(knownUrl) === name) {
-      const known = await this.readQueueAt(name, knownUrl);
+      const known = await this.readQueueAt(name, knownUrl, claim);
       if (known) return known;
     }
     const located = await unlessNotFound(sqs('GetQueueUrl', name), () =>
@@ -147,27 +150,25 @@ export class SqsQueueGateway implements QueueGateway {
     );
     const url = located?.QueueUrl;
     if (!url) return undefined;
-    return this.readQueueAt(name, url);
+    return this.readQueueAt(name, url, claim);
   }
 
   /** Attributes and tags of the queue at `url`; undefined when it does not answer there. */
-  private async readQueueAt(name: string, url: string): Promise<QueueState | undefined> {
+  private async readQueueAt(name: string, url: string, claim?: TagsClaim): Promise<QueueState | undefined> {
     const described = await unlessNotFound(sqs('GetQueueAttributes', name), () =>
       this.client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] })),
     );
     if (!described) return undefined;
+    const read: Attributes = { ...described.Attributes };
+    const arn = read['QueueArn'] ?? queueArnFromUrl(this.region, url);
+    if (claim && claimedBy(read['Policy'], arn, claim.owner))
+      return { url, arn, attributes: read, tags: { ...claim.tags }, tagsAssumed: true };
     const tagged = await unlessNotFound(sqs('ListQueueTags', name), () =>
       this.client.send(new ListQueueTagsCommand({ QueueUrl: url })),
     );
     // Deleted between the calls: as good as never there.
     if (!tagged) return undefined;
-    const attributes: Attributes = { ...described.Attributes };
-    return {
-      url,
-      arn: attributes['QueueArn'] ?? queueArnFromUrl(this.region, url),
-      attributes,
-      tags: { ...tagged.Tags },
-    };
+    return { url, arn, attributes: read, tags: { ...tagged.Tags } };
   }
 
   async createQueue(name: string, attributes: DesiredAttributes, tags: Tags) {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NotFoundException, ThrottledException, type SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { fixedAccountIdentity, partitionOf, stsAccountIdentity, topicArn } from './account.ts';
+import { policyId } from './ownership.ts';
 import { SnsTopicGateway } from './topics.ts';
 import { scriptedClient, type ScriptedHandler } from './scripted-client.ts';
 
@@ -41,6 +42,32 @@ describe('SnsTopicGateway', () => {
       tags: { team: 'orders' },
     });
     expect(sent.map((s) => s.input)).toEqual([{ TopicArn: arn }, { ResourceArn: arn }]);
+  });
+
+  it('takes the tags of a claim its policy carries instead of reading them, and reads them otherwise', async () => {
+    const owner = { uid: 'u-1' };
+    const claim = { owner, tags: { team: 'orders' } };
+    const withPolicy = (id: string) =>
+      fakeSns({
+        GetTopicAttributes: () => ({ Attributes: { TopicArn: arn, Policy: JSON.stringify({ Id: id }) } }),
+        ListTagsForResource: () => ({ Tags: [{ Key: 'team', Value: 'someone' }] }),
+      });
+    const claimed = withPolicy(policyId(arn, owner));
+    const read = await new SnsTopicGateway(claimed.client, region, account).readTopic(
+      'pubsub_shop_orders',
+      claim,
+    );
+    expect(read).toMatchObject({ arn, tags: claim.tags, tagsAssumed: true });
+    expect(claimed.sent.map((s) => s.command)).toEqual(['GetTopicAttributes']);
+
+    const other = withPolicy('__default_policy_ID');
+    const full = await new SnsTopicGateway(other.client, region, account).readTopic(
+      'pubsub_shop_orders',
+      claim,
+    );
+    expect(full?.tags).toEqual({ team: 'someone' });
+    expect(full?.tagsAssumed).toBeUndefined();
+    expect(other.sent.map((s) => s.command)).toEqual(['GetTopicAttributes', 'ListTagsForResource']);
   });
 
   it('reads a topic deleted between its two reads as undefined', async () => {

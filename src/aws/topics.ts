@@ -20,13 +20,15 @@ import {
 import { topicArn, type AccountIdentity } from './account.ts';
 import { normalizeAttributes, type Attributes, type DesiredAttributes } from './attributes.ts';
 import { guarded, unlessNotFound, type CallContext } from './errors.ts';
-import type { Tags } from './ownership.ts';
+import { claimedBy, type Tags, type TagsClaim } from './ownership.ts';
 
 export interface TopicState {
   arn: string;
   /** Everything GetTopicAttributes reports, as AWS reports it. */
   attributes: Attributes;
   tags: Tags;
+  /** The tags were not read: the policy carried the claim offered, and they are the claim's. */
+  tagsAssumed?: true;
 }
 
 export interface SubscriptionSummary {
@@ -44,8 +46,11 @@ export interface SubscriptionState extends SubscriptionSummary {
 export interface TopicGateway {
   /** The ARN a topic of this name has (or would have) in the operator's account and region. */
   topicArn(name: string): Promise<string>;
-  /** GetTopicAttributes + ListTagsForResource; undefined when there is no such topic. */
-  readTopic(name: string): Promise<TopicState | undefined>;
+  /**
+   * GetTopicAttributes + ListTagsForResource; undefined when there is no such topic. With a claim
+   * its Policy carries, the tags are the claim's and are not read.
+   */
+  readTopic(name: string, claim?: TagsClaim): Promise<TopicState | undefined>;
   /** CreateTopic with attributes and tags in the one call; returns the ARN. */
   createTopic(name: string, attributes: DesiredAttributes, tags: Tags): Promise<string>;
   /** One SetTopicAttributes per entry (the API takes one at a time); nothing for an empty delta. */
@@ -95,12 +100,14 @@ export class SnsTopicGateway implements TopicGateway {
     return topicArn(this.region, await this.account.accountId(), name);
   }
 
-  async readTopic(name: string): Promise<TopicState | undefined> {
+  async readTopic(name: string, claim?: TagsClaim): Promise<TopicState | undefined> {
     const arn = await this.topicArn(name);
     const found = await unlessNotFound(sns('GetTopicAttributes', arn), () =>
       this.client.send(new GetTopicAttributesCommand({ TopicArn: arn })),
     );
     if (!found) return undefined;
+    if (claim && claimedBy(found.Attributes?.['Policy'], arn, claim.owner))
+      return { arn, attributes: { ...found.Attributes }, tags: { ...claim.tags }, tagsAssumed: true };
     const tagged = await unlessNotFound(sns('ListTagsForResource', arn), () =>
       this.client.send(new ListTagsForResourceCommand({ ResourceArn: arn })),
     );

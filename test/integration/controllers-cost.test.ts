@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../support/fault-proxy.ts';
 import { bedEnv, uniqueName } from './support/bed.ts';
 import { crdTestNamespace, kubectl } from './support/crds.ts';
-import { applyObject, deleteAll, waitForCondition } from './support/controllers.ts';
+import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { applyObject, deleteAll, sqs, waitForCondition } from './support/controllers.ts';
 import { startOperator, type OperatorProcess } from './support/operator.ts';
 
 const ns = crdTestNamespace('cost');
@@ -77,7 +78,7 @@ describe('AWS calls of one ConsumerQueue with one subscription', () => {
     expect(reconciles('payments')).toBe(2);
   });
 
-  it('a resync costs two reads per object (queue, DLQ, subscription) and no write', async () => {
+  it('a resync of the queue costs one read per AWS resource (queue, DLQ, subscription) and no write', async () => {
     proxy.resetCounts();
     const before = reconciles('payments');
     kubectl(['annotate', '-n', ns, 'consumerqueues/payments', `resync=${Date.now()}`]);
@@ -85,16 +86,59 @@ describe('AWS calls of one ConsumerQueue with one subscription', () => {
     const counts = proxy.counts();
     console.log('resync cost', counts);
     const { 'sqs:GetQueueAttributes': attributes = 0, ...rest } = counts;
+    // The queue and its DLQ by the URLs in status; their policies carry this object's Id, which
+    // proves ownership without ListQueueTags (tags were read at creation, within the recheck period).
     // The first read of a DLQ per process also asks once whether the endpoint knows RedriveAllowPolicy.
     expect(attributes === 2 || attributes === 3).toBe(true);
     expect(rest).toEqual({
-      // No GetQueueUrl: the URLs in status are read directly (ownership still from the tags).
-      'sqs:ListQueueTags': 2,
-      // The subscriptions into this queue are found from AWS, never trusted from status: one
-      // listing per topic, then the attributes of the one found, to compare with the spec.
-      'sns:ListSubscriptionsByTopic': 1,
+      // The subscription status records, read by its ARN: no listing of the topic while it is there.
       'sns:GetSubscriptionAttributes': 1,
     });
+  });
+
+  it('a resync of the topic costs one read and no write', async () => {
+    const topicReconciles = () =>
+      operator.lines.filter(
+        (l) => l['msg'] === 'reconciled' && l['controller'] === 'eventtopic' && l['name'] === 'orders',
+      ).length;
+    const before = topicReconciles();
+    proxy.resetCounts();
+    kubectl(['annotate', '-n', ns, 'eventtopics/orders', `resync=${Date.now()}`]);
+    await operator.waitForLog(() => topicReconciles() > before);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(proxy.counts()).toEqual({
+      // The topic's own: its policy carries its object's Id, so no ListTagsForResource.
+      'sns:GetTopicAttributes': 1,
+      // A topic's event wakes the queues that subscribe to it: the queue's resync, as above.
+      'sqs:GetQueueAttributes': 2,
+      'sns:GetSubscriptionAttributes': 1,
+    });
+  });
+
+  it('reads the tags again, and repairs the policy, when the policy no longer names this object', async () => {
+    const { queueUrl } = (await waitForCondition(ns, 'consumerqueues', 'payments', 'Ready', 'True'))
+      .status as {
+      queueUrl: string;
+    };
+    // A policy written by hand, straight to the endpoint: it proves nothing about ownership.
+    await sqs().send(
+      new SetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        Attributes: { Policy: JSON.stringify({ Version: '2012-10-17', Id: 'by-hand', Statement: [] }) },
+      }),
+    );
+    proxy.resetCounts();
+    const before = reconciles('payments');
+    kubectl(['annotate', '-n', ns, 'consumerqueues/payments', '--overwrite', `resync=${Date.now()}`]);
+    await settle('payments', before + 1);
+    const counts = proxy.counts();
+    expect(counts['sqs:ListQueueTags']).toBe(1); // the queue's; the DLQ's policy still names the object
+    expect(counts['sqs:SetQueueAttributes']).toBe(1);
+    const { Attributes = {} } = await sqs().send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['Policy'] }),
+    );
+    const repaired = JSON.parse(Attributes['Policy'] ?? '{}') as { Id?: string };
+    expect(repaired.Id).toContain('/pubsub-operator/');
   });
 });
 

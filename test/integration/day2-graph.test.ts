@@ -284,11 +284,16 @@ describe('other senders to a queue', () => {
 });
 
 describe('who may publish to a topic', () => {
-  it("keeps AWS's default policy without publishers, renders declared publishers, and repairs a hand edit", async () => {
+  it("grants what AWS's default grants without publishers, renders declared publishers, and repairs a hand edit", async () => {
     applyObject(ns, 'eventtopics', 'plain', {});
     const plain = await waitForCondition(ns, 'eventtopics', 'plain', 'Ready', 'True');
-    const plainPolicy = await topicPolicyOf(String(plain.status?.['topicArn']));
+    const plainArn = String(plain.status?.['topicArn']);
+    const plainPolicy = await topicPolicyOf(plainArn);
     expect(sids(plainPolicy)).toEqual(['__default_statement_ID']);
+    // Under the owning object's Id: what lets a resync skip the tag read.
+    expect((plainPolicy as { Id?: string }).Id).toBe(
+      `${plainArn}/pubsub-operator/${String(plain.metadata?.uid)}`,
+    );
 
     const role = `arn:aws:iam::${FOREIGN_ACCOUNT}:role/order-importer`;
     const rule = `arn:aws:events:us-east-1:123456789012:rule/nightly`;

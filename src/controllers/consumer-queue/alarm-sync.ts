@@ -6,7 +6,7 @@ import {
   describeOwner,
   OWNERSHIP_TAG_KEYS,
   ownershipOf,
-  ownershipTags,
+  resourceTags,
   tagChanges,
   type Tags,
 } from '../../aws/ownership.ts';
@@ -67,7 +67,7 @@ const NO_ALARMS: AlarmOutcome = {
 };
 
 function alarmTags(cq: ConsumerQueue, settings: OperatorSettings): Tags {
-  return { ...(cq.spec.tags ?? {}), ...ownershipTags(ownerOfObject(cq, settings.clusterName)) };
+  return resourceTags(cq.spec.tags, ownerOfObject(cq, settings.clusterName));
 }
 
 /** The alarm's tags when its ownership tags name this queue; otherwise why it is not ours. */

@@ -1,7 +1,7 @@
 // Pure: the queues and policies a ConsumerQueue asks for, given the topics that deliver into it.
 import { canonicalJson, type Attributes } from '../../aws/attributes.ts';
 import { FIFO_SUFFIX, physicalName, queueName, SQS_NAME_MAX_LENGTH } from '../../aws/names.ts';
-import { ownershipTags, policyId, type Owner } from '../../aws/ownership.ts';
+import { policyId, resourceTags, type Owner } from '../../aws/ownership.ts';
 import type { AllowedSender, ConsumerQueue } from '../../crds/index.ts';
 import { ownerOfObject, type DesiredResource } from '../shared/plan.ts';
 import type { OperatorSettings } from '../shared/settings.ts';
@@ -173,7 +173,7 @@ export function desiredQueues(
 ): DesiredQueues {
   const { spec } = cq;
   const owner = ownerOfObject(cq, settings.clusterName);
-  const tags = { ...(spec.tags ?? {}), ...ownershipTags(owner) };
+  const tags = resourceTags(spec.tags, owner);
   const fifo = { attribute: 'FifoQueue' as const, value: spec.fifo };
   const createOnly = spec.fifo ? { FifoQueue: 'true' } : {};
   const dlqEnabled = spec.deadLetter.enabled;

@@ -8,7 +8,13 @@ import type { AccountIdentity } from '../../aws/account.ts';
 import { attributeString, canonicalJson } from '../../aws/attributes.ts';
 import type { AlarmGateway } from '../../aws/cloudwatch.ts';
 import { keyUsableBySns, type KeyCheck, type KeyGateway } from '../../aws/kms.ts';
-import { adoptable, OWNERSHIP_TAG_KEYS, ownershipOf, tagChanges } from '../../aws/ownership.ts';
+import {
+  adoptable,
+  OWNERSHIP_TAG_KEYS,
+  ownershipOf,
+  tagChanges,
+  type TagsClaim,
+} from '../../aws/ownership.ts';
 import {
   ALWAYS_REPORTED_ATTRIBUTES,
   endpointMayLack,
@@ -40,6 +46,7 @@ import { changedFields, isNoop, ownerOfObject, planResource, type DesiredResourc
 import type { ObjectKey, TopicByArn, TopicLookup } from '../shared/references.ts';
 import { FINALIZER, type OperatorSettings } from '../shared/settings.ts';
 import { sameStatus, type WrittenStatuses } from '../shared/written-status.ts';
+import type { TagChecks } from '../shared/tag-checks.ts';
 import {
   CONNECTION_CONDITION,
   syncConnectionDetails,
@@ -75,6 +82,7 @@ import {
   type EntryOutcome,
   type EntryPlan,
   type FoundSubscription,
+  type RecordedSubscription,
   type SubscriptionsPlan,
 } from './subscriptions.ts';
 
@@ -112,6 +120,8 @@ export interface ConsumerQueueServices extends ConnectionServices {
   settings: OperatorSettings;
   /** The status last written per queue, newer than the cache until its watch event arrives. */
   written: WrittenStatuses<ConsumerQueueStatus>;
+  /** When a resync may take the queues' policies as proof of ownership and not read their tags. */
+  tagChecks?: TagChecks;
 }
 
 type Ctx = ReconcileContext & ConsumerQueueServices;
@@ -130,6 +140,7 @@ class ReportedFailure extends Error {
 export const reconcileConsumerQueue: Reconciler<ConsumerQueue, ConsumerQueueServices> = async (req, ctx) => {
   if (!req.object) {
     ctx.written.forget({ namespace: req.namespace ?? '', name: req.name });
+    ctx.tagChecks?.forget({ namespace: req.namespace ?? '', name: req.name });
     return done();
   }
   // Status as last written: what it records (topics to look at, tag keys applied) must not be lost
@@ -255,6 +266,7 @@ async function ensureDeadLetter(
   ctx: Ctx,
   cq: ConsumerQueue,
   desired: DesiredResource,
+  claim: TagsClaim | undefined,
 ): Promise<QueueReport | { refused: string }> {
   const knownUrl = cq.status?.deadLetterQueueUrl;
   if (!knownUrl) {
@@ -264,7 +276,7 @@ async function ensureDeadLetter(
       if (!isNameTaken(error)) throw error;
     }
   }
-  return ensureAsRead(ctx, cq, desired, await ctx.queues.readQueue(desired.name, knownUrl));
+  return ensureAsRead(ctx, cq, desired, await ctx.queues.readQueue(desired.name, knownUrl, claim));
 }
 
 /** ensureQueue for a queue as it was read, reported with that reading. */
@@ -303,14 +315,30 @@ async function withoutUnsupported(
 /**
  * The subscriptions that deliver into this queue, as AWS shows them: on each topic of interest,
  * those with protocol sqs and this queue's ARN as endpoint. A topic that is gone lists none.
+ * SNS keeps at most one subscription per topic and endpoint, so one status recorded is read by its
+ * ARN; the topic is listed only when it records none or that one is gone.
  */
 async function findOurSubscriptions(
   ctx: Ctx,
   topicArns: readonly string[],
   endpoint: string,
+  recorded: readonly RecordedSubscription[] = [],
 ): Promise<FoundSubscription[]> {
   const found: FoundSubscription[] = [];
   for (const topicArn of topicArns) {
+    const known = recorded.find((r) => r.topicArn === topicArn)?.subscriptionArn;
+    if (known && !isPendingConfirmation(known)) {
+      const full = await ctx.topics.readSubscription(known);
+      if (full && full.endpoint === endpoint && full.topicArn === topicArn) {
+        found.push({
+          arn: full.arn,
+          topicArn,
+          attributes: full.attributes,
+          ...(isPendingConfirmation(full.arn, full.attributes) ? { pending: true } : {}),
+        });
+        continue;
+      }
+    }
     for (const summary of await ctx.topics.listSubscriptionsByTopic(topicArn)) {
       if (summary.protocol !== 'sqs' || summary.endpoint !== endpoint) continue;
       // Waiting for the topic owner's confirmation: listed without an ARN to read it by.
@@ -367,9 +395,12 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
     return requeueAfter(awaited.remainingMs);
   }
   let names = queueNames(cq, ctx.settings);
-  // Read: the queue, then the subscriptions that deliver into it, from AWS.
-  // The URL in status spares a lookup (a read: ownership still comes from the tags read there).
-  const queueRead = await runPart(ctx, 'queue', () => ctx.queues.readQueue(names.queue, cq.status?.queueUrl));
+  // Read: the queue, then the subscriptions that deliver into it, from AWS. The URL in status
+  // spares a lookup; the claim, when the tags were checked lately, spares the tag reads.
+  const claim = ctx.tagChecks?.claimFor(cq, ctx.settings.clusterName, cq.spec.tags, wantsAdoption(cq));
+  const queueRead = await runPart(ctx, 'queue', () =>
+    ctx.queues.readQueue(names.queue, cq.status?.queueUrl, claim),
+  );
   const adopting = queueRead.ok ? adoptedDeadLetter(cq, queueRead.value) : undefined;
   if (adopting) names = { ...names, deadLetter: adopting };
   const account = await ctx.account.accountId();
@@ -389,7 +420,7 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
       // Status does not say which topics ever delivered here: ask the whole account.
       for (const s of await ctx.topics.listSubscriptionsToQueue(arns.queue)) topicArns.push(s.topicArn);
     }
-    return findOurSubscriptions(ctx, [...new Set(topicArns)].sort(), arns.queue);
+    return findOurSubscriptions(ctx, [...new Set(topicArns)].sort(), arns.queue, cq.status?.subscriptions);
   });
   const found = listed.ok ? listed.value : undefined;
   const plan = planSubscriptionEntries({
@@ -411,7 +442,7 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
   let deadLetter: PartResult<QueueReport> | undefined;
   if (desired.deadLetter && !(queueRead.ok && refusedQueue(cq, queueRead.value, ctx.settings.clusterName))) {
     const wanted = desired.deadLetter;
-    deadLetter = await runPart(ctx, 'deadLetterQueue', () => ensureDeadLetter(ctx, cq, wanted));
+    deadLetter = await runPart(ctx, 'deadLetterQueue', () => ensureDeadLetter(ctx, cq, wanted, claim));
     reports.push({ part: 'dead-letter queue', result: deadLetter });
   }
 
@@ -480,6 +511,10 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
     subscriptions: subscriptionsKnown ? subscriptionStatus(plan, outcomes, leftovers) : undefined,
     redrive: redrive?.status,
   });
+  // Both queues' tags were read (or set at creation) and brought to spec.
+  const tagsChecked = (part: PartResult<QueueReport> | undefined) =>
+    part === undefined || (part.ok && part.value.state?.tagsAssumed !== true);
+  if (queue.ok && tagsChecked(queue) && tagsChecked(deadLetter)) ctx.tagChecks?.checkedNow(cq);
   return withRecheck(resultOf(ctx, cq, reports, plan, outcomes, alarms), redrive?.recheckMs);
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../aws/attributes.ts';
+import { claimedBy, policyId } from '../../aws/ownership.ts';
 import { desiredTopic } from './desired.ts';
 import { topicAccessPolicy } from './access-policy.ts';
 import type { EventTopic } from '../../crds/index.ts';
@@ -7,6 +8,7 @@ import { EventTopicSpecSchema } from '../../crds/event-topic.ts';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:pubsub_shop_orders';
 const ROLE = 'arn:aws:iam::210987654321:role/importer';
+const OWNER = { uid: '6f1c2d3e-0000-4000-8000-000000000001' };
 
 // What AWS (and moto) write into a new topic's Policy, formatted as SNS returns it.
 const AWS_DEFAULT = JSON.stringify({
@@ -33,14 +35,19 @@ const AWS_DEFAULT = JSON.stringify({
   ],
 });
 
+// The same grants under the owning object's Id.
+const OWNED_DEFAULT = JSON.stringify({ ...JSON.parse(AWS_DEFAULT), Id: policyId(TOPIC, OWNER) });
+
 describe("the topic's access policy", () => {
-  it('is exactly what AWS gives a new topic when no publisher is declared', () => {
-    expect(canonicalJson(topicAccessPolicy(TOPIC))).toBe(canonicalJson(AWS_DEFAULT));
-    expect(canonicalJson(topicAccessPolicy(TOPIC, []))).toBe(canonicalJson(AWS_DEFAULT));
+  it("grants exactly what AWS gives a new topic when no publisher is declared, under the owner's Id", () => {
+    expect(canonicalJson(topicAccessPolicy(TOPIC, OWNER))).toBe(canonicalJson(OWNED_DEFAULT));
+    expect(canonicalJson(topicAccessPolicy(TOPIC, OWNER, []))).toBe(canonicalJson(OWNED_DEFAULT));
+    expect(claimedBy(canonicalJson(topicAccessPolicy(TOPIC, OWNER)), TOPIC, OWNER)).toBe(true);
+    expect(claimedBy(AWS_DEFAULT, TOPIC, OWNER)).toBe(false);
   });
 
   it('adds accounts and roles as AWS principals and each service with its own conditions', () => {
-    const policy = topicAccessPolicy(TOPIC, [
+    const policy = topicAccessPolicy(TOPIC, OWNER, [
       { service: 'events.amazonaws.com', sourceArn: 'arn:aws:events:us-east-1:123456789012:rule/r' },
       { accountId: '210987654321' },
       { roleArn: ROLE },
@@ -70,8 +77,14 @@ describe("the topic's access policy", () => {
   });
 
   it('does not depend on the order of the spec', () => {
-    const a = topicAccessPolicy(TOPIC, [{ accountId: '111111111111' }, { service: 'events.amazonaws.com' }]);
-    const b = topicAccessPolicy(TOPIC, [{ service: 'events.amazonaws.com' }, { accountId: '111111111111' }]);
+    const a = topicAccessPolicy(TOPIC, OWNER, [
+      { accountId: '111111111111' },
+      { service: 'events.amazonaws.com' },
+    ]);
+    const b = topicAccessPolicy(TOPIC, OWNER, [
+      { service: 'events.amazonaws.com' },
+      { accountId: '111111111111' },
+    ]);
     expect(canonicalJson(a)).toBe(canonicalJson(b));
   });
 

@@ -1,7 +1,9 @@
 // Pure: an SNS topic's access policy (its Policy attribute). It starts with the statement AWS gives
-// every new topic — the topic's own account may use it — so a topic without publishers keeps
-// exactly what AWS set, and adds one statement per kind of declared publisher. Principals and
-// statements are sorted, so the document depends on the set of publishers alone.
+// every new topic — the topic's own account may use it — so a topic without publishers grants
+// exactly what AWS grants, and adds one statement per kind of declared publisher. Its Id names the
+// owning object (policyId), which proves ownership to a resync without reading the tags. Principals
+// and statements are sorted, so the document depends on the owner and the publishers alone.
+import { policyId, type Owner } from '../../aws/ownership.ts';
 import type { Publisher } from '../../crds/index.ts';
 
 type Statement = Record<string, unknown>;
@@ -67,11 +69,15 @@ export function publisherStatements(topicArn: string, publishers: readonly Publi
   return statements;
 }
 
-/** The whole access policy of the topic at `topicArn`. */
-export function topicAccessPolicy(topicArn: string, publishers: readonly Publisher[] = []): Statement {
+/** The whole access policy of the topic at `topicArn`, owned by `owner`. */
+export function topicAccessPolicy(
+  topicArn: string,
+  owner: Pick<Owner, 'uid'>,
+  publishers: readonly Publisher[] = [],
+): Statement {
   return {
     Version: '2008-10-17',
-    Id: '__default_policy_ID',
+    Id: policyId(topicArn, owner),
     Statement: [defaultTopicStatement(topicArn), ...publisherStatements(topicArn, publishers)],
   };
 }

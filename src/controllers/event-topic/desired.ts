@@ -1,7 +1,7 @@
 // Pure: the SNS topic an EventTopic asks for.
 import { canonicalJson } from '../../aws/attributes.ts';
 import { topicName } from '../../aws/names.ts';
-import { ownershipTags } from '../../aws/ownership.ts';
+import { resourceTags } from '../../aws/ownership.ts';
 import type { EventTopic } from '../../crds/index.ts';
 import { ownerOfObject, type DesiredResource } from '../shared/plan.ts';
 import type { OperatorSettings } from '../shared/settings.ts';
@@ -34,7 +34,7 @@ export function desiredTopic(topic: EventTopic, settings: OperatorSettings, arn?
   const attributes: Record<string, string> = {
     DisplayName: spec.displayName ?? '',
     KmsMasterKeyId: spec.encryption?.kmsKeyId ?? '',
-    ...(arn ? { Policy: canonicalJson(topicAccessPolicy(arn, spec.publishers)) } : {}),
+    ...(arn ? { Policy: canonicalJson(topicAccessPolicy(arn, owner, spec.publishers)) } : {}),
   };
   if (spec.fifo) {
     attributes['ContentBasedDeduplication'] = String(spec.contentBasedDeduplication ?? false);
@@ -46,8 +46,7 @@ export function desiredTopic(topic: EventTopic, settings: OperatorSettings, arn?
     attributes,
     createOnly: spec.fifo ? { FifoTopic: 'true' } : {},
     fifo: { attribute: 'FifoTopic', value: spec.fifo },
-    // Ownership tags last, so a user tag can never overwrite them (the schema refuses such keys too).
-    tags: { ...(spec.tags ?? {}), ...ownershipTags(owner) },
+    tags: resourceTags(spec.tags, owner),
     owner,
   };
 }

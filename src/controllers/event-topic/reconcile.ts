@@ -23,6 +23,7 @@ import {
 } from '../shared/management.ts';
 import { removeCondition } from '../../runtime/conditions.ts';
 import { sameStatus, type WrittenStatuses } from '../shared/written-status.ts';
+import type { TagChecks } from '../shared/tag-checks.ts';
 import { desiredTopic, managedTagKeys, physicalTopicName } from './desired.ts';
 
 export interface EventTopicServices extends ConnectionServices {
@@ -33,12 +34,15 @@ export interface EventTopicServices extends ConnectionServices {
   settings: OperatorSettings;
   /** The status last written per topic, newer than the cache until its watch event arrives. */
   written?: WrittenStatuses<EventTopicStatus>;
+  /** When a resync may take the topic's policy as proof of ownership and not read its tags. */
+  tagChecks?: TagChecks;
 }
 
 export const reconcileEventTopic: Reconciler<EventTopic, EventTopicServices> = async (req, ctx) => {
   if (!req.object) {
     // Gone: the finalizer already cleaned up, or it never owned anything.
     ctx.written?.forget({ namespace: req.namespace ?? '', name: req.name });
+    ctx.tagChecks?.forget({ namespace: req.namespace ?? '', name: req.name });
     return done();
   }
   let topic = req.object;
@@ -73,8 +77,10 @@ async function applyTopic(
   if (isObserveOnly(topic)) return observeTopic(topic, ctx);
   const expectedArn = await ctx.topics.topicArn(physicalTopicName(topic, ctx.settings));
   const desired = desiredTopic(topic, ctx.settings, expectedArn);
-  const actual = await ctx.topics.readTopic(desired.name);
-  const plan = planResource(desired, actual, topic.status?.managedTagKeys, wantsAdoption(topic));
+  const adopting = wantsAdoption(topic);
+  const claim = ctx.tagChecks?.claimFor(topic, ctx.settings.clusterName, topic.spec.tags, adopting);
+  const actual = await ctx.topics.readTopic(desired.name, claim);
+  const plan = planResource(desired, actual, topic.status?.managedTagKeys, adopting);
 
   if (plan.action === 'refuse') {
     await writeStatus(ctx, topic, {
@@ -130,6 +136,8 @@ async function applyTopic(
     managedTagKeys: managedTagKeys(topic),
     connection: await syncConnectionDetails(ctx, topic, connectionData(ctx, desired.name, arn)),
   });
+  // The tags were read (or set at creation) and are as the spec says now.
+  if (!actual?.tagsAssumed) ctx.tagChecks?.checkedNow(topic);
   return done();
 }
 
