@@ -52,6 +52,24 @@ describe('WorkQueue', () => {
     expect(q.len()).toBe(0);
   });
 
+  it('drops the delayed add of a key it hands out: the reconcile that runs now decides when it comes back', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ clock });
+    q.addAfter('k', 30_000); // e.g. a wait for a topic, or a resync spread over the sweep
+    q.add('k'); // the event it waited for
+    expect(await q.get()).toBe('k');
+    q.done('k');
+    clock.advance(30_000);
+    expect(q.len()).toBe(0);
+    // A delayed add made while the key is held still comes.
+    q.add('k');
+    expect(await q.get()).toBe('k');
+    q.addAfter('k', 1_000);
+    q.done('k');
+    clock.advance(1_000);
+    expect(q.len()).toBe(1);
+  });
+
   it('a blocked get wakes on add', async () => {
     const q = new WorkQueue({ clock: new FakeClock() });
     const got = q.get();

@@ -21,8 +21,8 @@ export interface WorkQueueOptions {
 /**
  * A queue of object keys, not of events. A key is queued at most once however often it is added;
  * a key added while a worker holds it is marked dirty and handed out again only after `done`, so
- * no two workers ever reconcile the same key at the same time. After `shutDown` no key is handed
- * out; `drain` waits for the keys workers still hold.
+ * no two workers ever reconcile the same key at the same time. A key handed out drops its delayed
+ * add, if any. After `shutDown` no key is handed out; `drain` waits for the keys workers still hold.
  */
 export class WorkQueue {
   private readonly clock: Clock;
@@ -114,6 +114,13 @@ export class WorkQueue {
     if (since !== undefined) this.metrics?.queued((now - since) / 1000);
     this.enqueuedAt.delete(key);
     this.dirty.delete(key);
+    // A delayed add of the key (a requeue after, a retry, a resync's spread) asked for a reconcile
+    // that is happening now; this one's result decides when the key comes back.
+    const delayed = this.delayed.get(key);
+    if (delayed) {
+      delayed.timer.cancel();
+      this.delayed.delete(key);
+    }
     this.processing.set(key, now);
     this.metrics?.depth(this.len());
     return key;
