@@ -4,7 +4,7 @@
 #
 #   pubsub-bed/pause:1          the pod sandbox: one static binary (hack/testbed/pause), nothing else
 #   pubsub-operator:e2e         a Debian minbase root filesystem (debootstrap) with Node 24, plus the
-#   pubsub-services:e2e         operator (dist/ from tsc, production node_modules) or the services
+#   pubsub-services:e2e         operator (dist/main.mjs, the bundle of hack/build.ts) or the services
 #                               (sources, production node_modules) in /app, as the Dockerfiles lay
 #                               them out: same entrypoints, same non-root user, same environment
 #
@@ -127,10 +127,8 @@ app_archive() { # operator|services
   local config ref
   if [[ "$what" == operator ]]; then
     ref="$OPERATOR_IMAGE"
-    (cd "$REPO_ROOT" && npx tsc -p tsconfig.build.json --outDir "$work/root/app/dist") || die "tsc failed"
-    cp -a "$(prod_modules "$REPO_ROOT" operator)" "$work/root/app/node_modules"
-    cp "$REPO_ROOT/package.json" "$work/root/app/"
-    config="{\"User\":\"65532:65532\",\"WorkingDir\":\"/app\",\"Env\":[$env],\"Entrypoint\":[\"node\",\"--enable-source-maps\",\"dist/main.js\"],\"ExposedPorts\":{\"8080/tcp\":{}}}"
+    (cd "$REPO_ROOT" && node hack/build.ts "$work/root/app/dist/main.mjs") || die "the operator's build failed"
+    config="{\"User\":\"65532:65532\",\"WorkingDir\":\"/app\",\"Env\":[$env],\"Entrypoint\":[\"node\",\"dist/main.mjs\"],\"ExposedPorts\":{\"8080/tcp\":{}}}"
   else
     ref="$SERVICES_IMAGE"
     # What services/.dockerignore lets into the services image.
