@@ -2,13 +2,13 @@
 // topic-and-queue units (an EventTopic and a ConsumerQueue with a dead-letter queue subscribed to
 // it: topic, two queues, one subscription, the queue policy and the redrive) and M idle
 // EcommerceServices (Builtin scaler, 0 replicas on KWOK), with many unrelated Deployments in the
-// cluster. The operator runs as the real process (the build of `npm run build`, as the image runs it) over all namespaces, behind a
+// cluster. The operator runs as the real process (the bundle of `npm run build`, as the image runs it) over all namespaces, behind a
 // counting proxy for the apiserver and one for moto. Reports time to 10/50/100 % Ready, AWS calls
 // per unit by operation, AWS calls per object over an idle resync window, API-server requests per
 // idle service per minute by verb, RSS, heap, event-loop lag and CPU per object converged.
 //
 //   node bench/scale.ts [--units 100,300] [--services 100] [--unrelated 10000] [--resync 300]
-//                       [--service-window 60] [--profile] [--out file.json]
+//                       [--service-window 60] [--memory-limit MiB] [--profile] [--out file.json]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import { bedEnv, kubeConfig, repoRoot } from '../test/integration/support/bed.ts
 import { GROUP, installCrds, VERSION, type Plural } from '../test/integration/support/crds.ts';
 import { CountingKubeProxy } from '../test/integration/support/kube-proxy.ts';
 import { startOperator, type OperatorProcess } from '../test/integration/support/operator.ts';
+import { memoryCgroup, type CgroupReading, type MemoryCgroup } from './cgroup.ts';
 import { cpuByPid, cpuSpent, loadAverage } from './cpu.ts';
 
 const { values } = parseArgs({
@@ -48,11 +49,17 @@ const { values } = parseArgs({
     'node-options': { type: 'string' },
     /** More environment for the operator, NAME=value,NAME=value (e.g. MALLOC_ARENA_MAX=2). */
     'operator-env': { type: 'string', default: '' },
+    /** The operator runs in a memory cgroup of this many MiB; default the chart's limit; 0: none. */
+    'memory-limit': { type: 'string' },
   },
 });
 const chartValues = parse(readFileSync(join(repoRoot, 'charts/operator/values.yaml'), 'utf8')) as {
   nodeOptions?: string;
+  resources?: { limits?: { memory?: string } };
 };
+/** The chart's memory limit in MiB (the figures are compared with it). */
+const LIMIT_MIB = Number(/^(\d+)Mi$/.exec(chartValues.resources?.limits?.memory ?? '')?.[1] ?? 256);
+const cgroupLimitMiB = Number(values['memory-limit'] ?? LIMIT_MIB);
 const nodeOptions = values['node-options'] ?? chartValues.nodeOptions ?? '';
 const unitCounts = values.units.split(',').map(Number);
 const maxServices = Number(values.services);
@@ -63,10 +70,10 @@ const concurrency = Number(values.concurrency);
 const DEFAULT_RESYNC_SECONDS = 300;
 const outDir = join(repoRoot, '.local', 'bench-scale');
 mkdirSync(outDir, { recursive: true });
-// The operator runs as the image runs it: the build's JavaScript, not the sources through Node's
-// type stripping (which holds about 25 MiB more).
+// The operator runs as the image runs it: the bundle of `npm run build`, not the sources through
+// Node's type stripping (which hold more memory).
 const builtDir = join(outDir, 'dist');
-execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', builtDir], {
+execFileSync(process.execPath, ['hack/build.ts', join(builtDir, 'main.mjs')], {
   cwd: repoRoot,
   stdio: 'inherit',
 });
@@ -130,20 +137,29 @@ async function ensureUnrelated(count: number): Promise<void> {
     console.log(
       `made ${missing.length} unrelated Deployments in ${((Date.now() - start) / 1000).toFixed(0)} s`,
     );
-  // Paused or not, the controller-manager writes each one's status once, at about 20 writes a
-  // second: until it has, the services' Deployments wait behind them. Measure a settled cluster.
+}
+
+/**
+ * Paused or not, the controller-manager writes each unrelated Deployment's status (twice: the
+ * paused condition, then the status proper); until it has, the services' Deployments wait behind
+ * them. Services are measured in a settled cluster. Each look lists 10,000 Deployments, so looks
+ * are a minute apart.
+ */
+async function unrelatedObserved(): Promise<void> {
   for (;;) {
     const pending = (await apps.listNamespacedDeployment({ namespace: UNRELATED_NS })).items.filter(
       (d) => d.status?.observedGeneration !== d.metadata?.generation,
     ).length;
     if (pending === 0) break;
     console.log(`waiting for the controller-manager: ${pending} unrelated Deployments not observed yet`);
-    await sleep(15_000);
+    await sleep(60_000);
   }
 }
 
 // ---- the operator's process ----------------------------------------------------------------------
 interface ProcessSample {
+  /** The memory cgroup the operator runs in, when it runs in one. */
+  cgroup?: CgroupReading;
   rssMiB: number;
   peakRssMiB: number;
   heapUsedMiB: number;
@@ -171,12 +187,13 @@ async function metrics(port: number): Promise<Map<string, number>> {
   return out;
 }
 
-async function sample(op: OperatorProcess): Promise<ProcessSample> {
+async function sample(op: OperatorProcess, cgroup?: MemoryCgroup): Promise<ProcessSample> {
   const pid = op.child.pid ?? 0;
   const started = performance.now();
   const m = await metrics(op.httpPort);
   const scrapeMs = performance.now() - started;
   return {
+    ...(cgroup ? { cgroup: cgroup.read() } : {}),
     rssMiB: procStatusKiB(pid, 'VmRSS') / 1024,
     peakRssMiB: procStatusKiB(pid, 'VmHWM') / 1024,
     heapUsedMiB: (m.get('nodejs_heap_size_used_bytes') ?? 0) / MiB,
@@ -327,9 +344,32 @@ async function teardown(namespace: string): Promise<void> {
     );
   }
   if (failed > 0) console.error(`teardown of ${namespace}: ${failed} finalizers not removed: ${firstError}`);
-  await core.deleteNamespace({ name: namespace });
+  await core.deleteNamespace({ name: namespace }).catch((e: unknown) => {
+    if (status(e) !== 404) throw e;
+  });
+  await namespaceGone(namespace);
   // moto is the bed's own: dropping everything it holds is the fastest cleanup of N units.
   await fetch(`${bedEnv()['AWS_ENDPOINT_URL']}/moto-api/reset`, { method: 'POST' });
+}
+
+/**
+ * Waits until the namespace is deleted. The next run's operator watches every namespace: objects of
+ * this one still there when it starts would be reconciled (their AWS resources made again after
+ * moto's reset) and then deleted, and counted in the next run's calls, memory and time.
+ */
+async function namespaceGone(namespace: string, timeoutMs = 15 * 60_000): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    try {
+      await core.readNamespace({ name: namespace });
+    } catch (e) {
+      if (status(e) === 404) return;
+      throw e;
+    }
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`namespace ${namespace} still there after ${timeoutMs / 1000} s`);
+    await sleep(2000);
+  }
 }
 
 // ---- counting --------------------------------------------------------------------------------------
@@ -405,8 +445,13 @@ async function runOne(n: number, m: number): Promise<Result> {
   const kube = await CountingKubeProxy.start(bedEnv()['KUBECONFIG'] ?? '');
   const profileDir = join(outDir, `profile-${n}`);
   if (values.profile) mkdirSync(profileDir, { recursive: true });
+  const limited = cgroupLimitMiB > 0 ? memoryCgroup(namespace, cgroupLimitMiB) : undefined;
+  if (limited && 'unavailable' in limited)
+    console.log(`the operator runs outside any memory cgroup: ${limited.unavailable}`);
+  const cgroup = limited && !('unavailable' in limited) ? limited : undefined;
   const operator = await startOperator({
-    nodeArgs: ['--enable-source-maps', join(builtDir, 'main.js')],
+    nodeArgs: [join(builtDir, 'main.mjs')],
+    ...(cgroup ? { wrap: cgroup.wrap } : {}),
     namespaces: [],
     clusterName: `bench-${Date.now().toString(36)}`,
     kubeconfig: kube.kubeconfig,
@@ -444,7 +489,7 @@ async function runOne(n: number, m: number): Promise<Result> {
       await sleep(500);
     }
     await sleep(3000);
-    const empty = await sample(operator);
+    const empty = await sample(operator, cgroup);
     aws.resetCounts();
     kube.reset();
 
@@ -475,7 +520,7 @@ async function runOne(n: number, m: number): Promise<Result> {
         .map(([op, c]) => [op, round(c / n)]),
     );
     await sleep(5000);
-    const afterConverge = await sample(operator);
+    const afterConverge = await sample(operator, cgroup);
     let heapSnapshot: string | undefined;
     if (values.profile) {
       const before = new Set(readdirSync(profileDir));
@@ -563,7 +608,7 @@ async function runOne(n: number, m: number): Promise<Result> {
             .map(([op, c]) => [op, round(c / m / minutes, 3)]),
         ),
       };
-      afterServices = await sample(operator);
+      afterServices = await sample(operator, cgroup);
     }
     load.end = loadAverage();
     const objects = 2 * n;
@@ -598,6 +643,12 @@ async function runOne(n: number, m: number): Promise<Result> {
     throw error;
   } finally {
     await operator.stop();
+    if (cgroup) {
+      const { oomKills } = cgroup.read();
+      if (oomKills > 0)
+        console.error(`N=${n}: the kernel killed the operator ${oomKills} time(s) at ${cgroup.limitMiB} MiB`);
+      cgroup.remove();
+    }
     await aws.stop();
     await kube.stop();
     await teardown(namespace).catch((e: unknown) => console.error(`teardown of ${namespace}: ${String(e)}`));
@@ -609,9 +660,10 @@ await installCrds();
 // A run that was interrupted leaves its namespace behind; a cluster-wide operator would see it.
 for (const ns of (await core.listNamespace()).items) {
   const name = ns.metadata?.name ?? '';
-  if (/^bench-scale-\d+-/.test(name) && !ns.metadata?.deletionTimestamp) await teardown(name);
+  if (/^bench-scale-\d+-/.test(name)) await teardown(name);
 }
 await ensureUnrelated(unrelated);
+if (maxServices > 0) await unrelatedObserved();
 console.log(
   `bench-scale: units ${unitCounts.join(',')}, services up to ${maxServices}, ${unrelated} unrelated Deployments, ` +
     `NODE_OPTIONS "${nodeOptions}", ` +
@@ -647,7 +699,6 @@ for (const n of unitCounts) {
   );
 }
 // One table, one column per N, ready for docs/benchmarks.md; and the growth between the first and last N.
-const LIMIT_MIB = 256;
 const col = (f: (r: Result) => string) => results.map(f).join(' | ');
 const rssCell = (s: ProcessSample) =>
   `${s.rssMiB.toFixed(0)} (${((s.rssMiB / LIMIT_MIB) * 100).toFixed(0)} %)`;
@@ -688,6 +739,27 @@ const rows: [string, (r: Result) => string][] = [
   ['RSS after converge (MiB)', (r) => rssCell(r.afterConverge)],
   ['RSS with services (MiB)', (r) => (r.afterServices ? rssCell(r.afterServices) : '-')],
   ['peak RSS (MiB)', (r) => (r.afterServices ?? r.afterConverge).peakRssMiB.toFixed(0)],
+  [
+    `in a ${cgroupLimitMiB} MiB memory cgroup: usage after converge / with services (MiB)`,
+    (r) =>
+      r.afterConverge.cgroup
+        ? `${r.afterConverge.cgroup.usageMiB.toFixed(0)} / ${r.afterServices?.cgroup?.usageMiB.toFixed(0) ?? '-'}`
+        : '-',
+  ],
+  [
+    '… of which anonymous, after converge / with services (MiB)',
+    (r) =>
+      r.afterConverge.cgroup
+        ? `${r.afterConverge.cgroup.anonMiB.toFixed(0)} / ${r.afterServices?.cgroup?.anonMiB.toFixed(0) ?? '-'}`
+        : '-',
+  ],
+  [
+    '… peak usage (MiB) / times the limit was reached / OOM kills',
+    (r) => {
+      const c = (r.afterServices ?? r.afterConverge).cgroup;
+      return c ? `${c.peakMiB.toFixed(0)} / ${c.limitHits} / ${c.oomKills}` : '-';
+    },
+  ],
   ['heap used after converge (MiB)', (r) => (r.afterServices ?? r.afterConverge).heapUsedMiB.toFixed(0)],
   ['a /metrics scrape (ms)', (r) => (r.afterServices ?? r.afterConverge).scrapeMs.toFixed(0)],
   [

@@ -10,8 +10,13 @@ export interface OperatorOptions {
   clusterName: string;
   leaseName?: string;
   kubeconfig?: string;
-  /** What node runs: the sources by default; the benchmark runs the compiled build, as the image does. */
+  /** What node runs: the sources by default; the benchmark runs the bundle, as the image does. */
   nodeArgs?: string[];
+  /**
+   * A command that execs its arguments (node and nodeArgs), e.g. to start the process inside a
+   * memory cgroup; the child's pid stays the operator's.
+   */
+  wrap?: string[];
   /**
    * Extra or overriding environment variables (e.g. AWS_ENDPOINT_URL of a fault proxy); undefined
    * removes one (e.g. AWS_ENDPOINT_URL, so that per-service AWS_ENDPOINT_URL_<SERVICE> apply).
@@ -72,7 +77,8 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
   for (const [name, value] of Object.entries(opts.env ?? {}))
     if (value === undefined) delete env[name];
     else env[name] = value;
-  const child = spawn(process.execPath, opts.nodeArgs ?? [`${repoRoot}src/main.ts`], {
+  const command = [...(opts.wrap ?? []), process.execPath, ...(opts.nodeArgs ?? [`${repoRoot}src/main.ts`])];
+  const child = spawn(command[0] as string, command.slice(1), {
     env,
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
