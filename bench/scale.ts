@@ -373,6 +373,16 @@ async function namespaceGone(namespace: string, timeoutMs = 15 * 60_000): Promis
 }
 
 // ---- counting --------------------------------------------------------------------------------------
+/** The calls an EventTopic's reconcile makes; all others of a unit are its ConsumerQueue's. */
+const TOPIC_OPERATIONS = new Set([
+  'GetTopicAttributes',
+  'ListTagsForResource',
+  'CreateTopic',
+  'SetTopicAttributes',
+  'TagResource',
+  'UntagResource',
+  'DeleteTopic',
+]);
 const isRead = (operation: string) => /^(Get|List|Describe)/.test(operation);
 
 function byOperation(proxy: FaultProxy): Record<string, number> {
@@ -421,7 +431,9 @@ interface Result {
   cpuShareWhileConverging: number;
   awsPerUnit: Record<string, number>;
   awsPerUnitSplit: { mutating: number; reads: number };
-  awsPerObjectPerResync: Record<string, number>;
+  /** AWS calls per reconcile of each kind in the idle window, by operation. */
+  awsPerResync: { eventtopic: Record<string, number>; consumerqueue: Record<string, number> };
+  awsPerObjectPerResync: number;
   awsPerObjectPerHourAtDefault: number;
   /** Reconciles per topic or queue in the idle window: the resync sweeps it held. */
   idleReconcilesPerObject: number;
@@ -542,27 +554,39 @@ async function runOne(n: number, m: number): Promise<Result> {
       }
     }
 
-    // One resync window with nothing changing: what the units cost while idle. The resync timer
-    // fires every 0.9-1.1 periods, so a window holds one sweep or two: the calls are divided by
-    // the reconciles of topics and queues in the window, each resync being one per object.
+    // One resync window with nothing changing: what the units cost while idle. Each controller's
+    // resync timer fires every 0.9-1.1 periods, so a window holds none, one or two sweeps of each
+    // kind: the calls of each kind are divided by that kind's reconciles in the window.
     const reconciles = async () => {
-      let total = 0;
-      for (const [series, value] of await metrics(operator.httpPort))
-        if (/^controller_runtime_reconcile_total\{controller="(eventtopic|consumerqueue)"/.test(series))
-          total += value;
-      return total;
+      const byKind = { eventtopic: 0, consumerqueue: 0 };
+      for (const [series, value] of await metrics(operator.httpPort)) {
+        const kind = /^controller_runtime_reconcile_total\{controller="(eventtopic|consumerqueue)"/.exec(
+          series,
+        )?.[1];
+        if (kind) byKind[kind as keyof typeof byKind] += value;
+      }
+      return byKind;
     };
     const reconcilesBefore = await reconciles();
     aws.resetCounts();
     await sleep(resyncSeconds * 1000 + 2000);
     const idleCounts = byOperation(aws);
-    const idleReconciles = Math.max(1, (await reconciles()) - reconcilesBefore);
-    const awsPerObjectPerResync = Object.fromEntries(
-      Object.entries(idleCounts)
-        .sort()
-        .map(([op, c]) => [op, round(c / idleReconciles, 3)]),
-    );
-    const idleTotal = Object.values(idleCounts).reduce((a, b) => a + b, 0);
+    const reconcilesAfter = await reconciles();
+    const idleReconcilesOf = (kind: 'eventtopic' | 'consumerqueue') =>
+      reconcilesAfter[kind] - reconcilesBefore[kind];
+    const idleReconciles = Math.max(1, idleReconcilesOf('eventtopic') + idleReconcilesOf('consumerqueue'));
+    const awsPerResync = {
+      eventtopic: {} as Record<string, number>,
+      consumerqueue: {} as Record<string, number>,
+    };
+    for (const [op, c] of Object.entries(idleCounts).sort()) {
+      const kind = TOPIC_OPERATIONS.has(op) ? 'eventtopic' : 'consumerqueue';
+      awsPerResync[kind][op] = round(c / Math.max(1, idleReconcilesOf(kind)), 3);
+    }
+    const perResync = (kind: 'eventtopic' | 'consumerqueue') =>
+      Object.values(awsPerResync[kind]).reduce((a, b) => a + b, 0);
+    // A unit's resync is one of each kind; an object's, the mean of the two.
+    const awsPerObjectPerResync = round((perResync('eventtopic') + perResync('consumerqueue')) / 2, 3);
     let awsMutatingWhileIdle = split(idleCounts).mutating;
 
     // M idle services.
@@ -626,8 +650,9 @@ async function runOne(n: number, m: number): Promise<Result> {
         const s = split(awsCounts);
         return { mutating: round(s.mutating / n), reads: round(s.reads / n) };
       })(),
+      awsPerResync,
       awsPerObjectPerResync,
-      awsPerObjectPerHourAtDefault: round((idleTotal / idleReconciles) * (3600 / DEFAULT_RESYNC_SECONDS), 2),
+      awsPerObjectPerHourAtDefault: round(awsPerObjectPerResync * (3600 / DEFAULT_RESYNC_SECONDS), 2),
       idleReconcilesPerObject: round(idleReconciles / objects, 2),
       awsMutatingWhileIdle,
       ...(serviceWindow ? { serviceWindow } : {}),
@@ -686,7 +711,7 @@ for (const n of unitCounts) {
         : '',
       `  CPU ${r.cpuMsPerObject} ms per object converged (${(r.cpuShareWhileConverging * 100).toFixed(0)} % of a core)`,
       `  AWS calls per unit: ${r.awsPerUnitSplit.mutating} mutating + ${r.awsPerUnitSplit.reads} reads ${JSON.stringify(r.awsPerUnit)}`,
-      `  AWS calls per object per resync (idle): ${JSON.stringify(r.awsPerObjectPerResync)}; per object per hour at ${DEFAULT_RESYNC_SECONDS} s: ${r.awsPerObjectPerHourAtDefault}; mutating while idle: ${r.awsMutatingWhileIdle}`,
+      `  AWS calls per resync (idle): topic ${JSON.stringify(r.awsPerResync.eventtopic)}, queue ${JSON.stringify(r.awsPerResync.consumerqueue)}; per object ${r.awsPerObjectPerResync}; per object per hour at ${DEFAULT_RESYNC_SECONDS} s: ${r.awsPerObjectPerHourAtDefault}; mutating while idle: ${r.awsMutatingWhileIdle}`,
       r.serviceWindow
         ? `  per idle service per minute: API ${JSON.stringify(r.serviceWindow.kubePerServicePerMinute)} (writes ${r.serviceWindow.kubeWritesPerServicePerMinute}); AWS ${JSON.stringify(r.serviceWindow.awsPerServicePerMinute)}`
         : '',
@@ -718,11 +743,14 @@ const rows: [string, (r: Result) => string][] = [
   ],
   ['resync sweeps in the idle window (reconciles per object)', (r) => String(r.idleReconcilesPerObject)],
   [
-    'AWS calls per object per resync, idle',
-    (r) =>
-      Object.values(r.awsPerObjectPerResync)
-        .reduce((a, b) => a + b, 0)
-        .toFixed(2),
+    'AWS calls per resync, idle: topic / queue (per object)',
+    (r) => {
+      const sum = (c: Record<string, number>) =>
+        Object.values(c)
+          .reduce((a, b) => a + b, 0)
+          .toFixed(2);
+      return `${sum(r.awsPerResync.eventtopic)} / ${sum(r.awsPerResync.consumerqueue)} (${r.awsPerObjectPerResync.toFixed(2)})`;
+    },
   ],
   [
     `AWS calls per object per hour at ${DEFAULT_RESYNC_SECONDS} s (extrapolated)`,
