@@ -775,11 +775,12 @@ const rows: [string, (r: Result) => string][] = [
         : '-',
   ],
   [
-    '… of which anonymous, after converge / with services (MiB)',
-    (r) =>
-      r.afterConverge.cgroup
-        ? `${r.afterConverge.cgroup.anonMiB.toFixed(0)} / ${r.afterServices?.cgroup?.anonMiB.toFixed(0) ?? '-'}`
-        : '-',
+    '… working set / anonymous, after converge and with services (MiB)',
+    (r) => {
+      const c = (x: ProcessSample | undefined) =>
+        x?.cgroup ? `${x.cgroup.workingSetMiB.toFixed(0)} / ${x.cgroup.anonMiB.toFixed(0)}` : '-';
+      return r.afterConverge.cgroup ? `${c(r.afterConverge)}; ${c(r.afterServices)}` : '-';
+    },
   ],
   [
     '… peak usage (MiB) / times the limit was reached / OOM kills',
