@@ -41,9 +41,9 @@ export interface Backlog {
 export interface QueueGateway {
   /**
    * GetQueueUrl + GetQueueAttributes(All) + ListQueueTags; undefined when there is no such queue.
-   * `knownUrl` (from status) spares the GetQueueUrl call of a
-   * resync when it names the same queue; a URL that no longer answers falls back to the lookup.
-   * With a claim its Policy carries, the tags are the claim's and are not read.
+   * `knownUrl` (from status) spares the GetQueueUrl call of a resync when it names the same queue;
+   * a URL that no longer answers falls back to the lookup. With a claim its Policy carries, the
+   * tags are the claim's and are not read.
    */
   readQueue(name: string, knownUrl?: string, claim?: TagsClaim): Promise<QueueState | undefined>;
   /** CreateQueue with attributes and tags in the one call. */
