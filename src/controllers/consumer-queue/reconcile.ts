@@ -22,7 +22,7 @@ import {
   type QueueState,
 } from '../../aws/queues.ts';
 import type { MessageMoveGateway } from '../../aws/message-moves.ts';
-import type { TopicGateway } from '../../aws/topics.ts';
+import type { SubscriptionState, TopicGateway } from '../../aws/topics.ts';
 import type { ConsumerQueue, ConsumerQueueStatus, RedriveStatus } from '../../crds/index.ts';
 import {
   done,
@@ -330,12 +330,7 @@ async function findOurSubscriptions(
     if (known && !isPendingConfirmation(known)) {
       const full = await ctx.topics.readSubscription(known);
       if (full && full.endpoint === endpoint && full.topicArn === topicArn) {
-        found.push({
-          arn: full.arn,
-          topicArn,
-          attributes: full.attributes,
-          ...(isPendingConfirmation(full.arn, full.attributes) ? { pending: true } : {}),
-        });
+        found.push(foundSubscription(full, topicArn));
         continue;
       }
     }
@@ -347,16 +342,20 @@ async function findOurSubscriptions(
         continue;
       }
       const full = await ctx.topics.readSubscription(summary.arn);
-      if (full && full.endpoint === endpoint)
-        found.push({
-          arn: full.arn,
-          topicArn: full.topicArn || topicArn,
-          attributes: full.attributes,
-          ...(isPendingConfirmation(full.arn, full.attributes) ? { pending: true } : {}),
-        });
+      if (full && full.endpoint === endpoint) found.push(foundSubscription(full, topicArn));
     }
   }
   return found;
+}
+
+/** A subscription of this queue, as GetSubscriptionAttributes showed it, on `topicArn`. */
+function foundSubscription(full: SubscriptionState, topicArn: string): FoundSubscription {
+  return {
+    arn: full.arn,
+    topicArn: full.topicArn || topicArn,
+    attributes: full.attributes,
+    ...(isPendingConfirmation(full.arn, full.attributes) ? { pending: true } : {}),
+  };
 }
 
 /**

@@ -5,6 +5,7 @@
 // process, on every new generation (the spec's tags may have changed), while adopting, and once
 // the last reconcile that read them and brought them to spec is older than that.
 import { resourceTags, type TagsClaim, type Tags } from '../../aws/ownership.ts';
+import { keyOf, objectKey } from '../../runtime/store.ts';
 import type { KubeObject } from '../../runtime/types.ts';
 import { ownerOfObject } from './plan.ts';
 
@@ -16,8 +17,6 @@ interface Checked {
   generation: number | undefined;
   at: number;
 }
-
-const keyOf = (obj: KubeObject) => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 
 export class TagChecks {
   /** Per object: when its resources' tags were last read and brought to spec, at which generation. */
@@ -40,7 +39,7 @@ export class TagChecks {
     userTags: Tags | undefined,
     adopting: boolean,
   ): TagsClaim | undefined {
-    const last = this.checked.get(keyOf(obj));
+    const last = this.checked.get(objectKey(obj));
     if (!last || adopting || last.uid !== obj.metadata?.uid || last.generation !== obj.metadata?.generation)
       return undefined;
     if (this.now() - last.at >= this.recheckMs) return undefined;
@@ -54,12 +53,12 @@ export class TagChecks {
    */
   checkedNow(obj: KubeObject): void {
     const { uid, generation } = obj.metadata ?? {};
-    this.checked.set(keyOf(obj), { uid, generation, at: this.now() });
+    this.checked.set(objectKey(obj), { uid, generation, at: this.now() });
   }
 
   /** The object is gone. */
   forget(obj: { namespace: string; name: string }): void {
-    this.checked.delete(`${obj.namespace}/${obj.name}`);
+    this.checked.delete(keyOf(obj.namespace, obj.name));
   }
 
   size(): number {

@@ -3,6 +3,7 @@
 // next status on the cached, older one would undo that write, since server-side apply removes the
 // fields the operator's manager no longer sends. The write is remembered with the resourceVersion
 // it was built on: while the cache still holds that version, the remembered status is newer.
+import { keyOf, objectKey } from '../../runtime/store.ts';
 import type { KubeObject } from '../../runtime/types.ts';
 
 interface Written<S> {
@@ -11,14 +12,12 @@ interface Written<S> {
   status: S;
 }
 
-const keyOf = (obj: KubeObject) => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-
 export class WrittenStatuses<S> {
   private readonly written = new Map<string, Written<S>>();
 
   /** The newest status known for `obj`: the one last written, while the cache has not caught up. */
   current(obj: KubeObject & { status?: S | undefined }): S | undefined {
-    const key = keyOf(obj);
+    const key = objectKey(obj);
     const entry = this.written.get(key);
     if (entry && entry.uid === obj.metadata?.uid && entry.basedOn === obj.metadata?.resourceVersion)
       return entry.status;
@@ -30,7 +29,7 @@ export class WrittenStatuses<S> {
   }
 
   record(obj: KubeObject, status: S): void {
-    this.written.set(keyOf(obj), {
+    this.written.set(objectKey(obj), {
       uid: obj.metadata?.uid,
       basedOn: obj.metadata?.resourceVersion,
       status,
@@ -38,7 +37,7 @@ export class WrittenStatuses<S> {
   }
 
   forget(obj: { namespace: string; name: string }): void {
-    this.written.delete(`${obj.namespace}/${obj.name}`);
+    this.written.delete(keyOf(obj.namespace, obj.name));
   }
 
   size(): number {
