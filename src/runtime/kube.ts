@@ -3,7 +3,8 @@
 // fields or turn timestamps into Dates), which is what server-side apply and custom resources need.
 
 import type { HttpMethod } from '@kubernetes/client-node';
-import { IsomorphicFetchHttpLibrary, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { Agent, type Dispatcher } from 'undici';
 import type { Abort, ListResult, ListWatcher, WatchEvent } from './informer.ts';
 import { apiVersionOf, type KubeObject, type ResourceRef, type Status } from './types.ts';
 
@@ -96,11 +97,22 @@ export interface KubeClientOptions {
 /** How long one connection pool serves requests before a fresh one picks up rotated TLS files. */
 const CONNECTION_POOL_REUSE_MS = 5 * 60_000;
 
-type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+/** Where a request goes and what it carries besides its body: the kubeconfig's authentication applied. */
+interface Target {
+  dispatcher: Dispatcher;
+  origin: string;
+  /** Path and query. */
+  path: string;
+  headers: Record<string, string>;
+}
 
+/**
+ * Requests go through undici's `request` on the connection pool, not through `fetch`: the API
+ * server's answers are read as Node streams, without the web streams, Headers and Response objects
+ * of `fetch`, at about half the CPU per request.
+ */
 export class KubeClient {
   readonly kubeConfig: KubeConfig;
-  private readonly http = new IsomorphicFetchHttpLibrary();
   /**
    * The connection pool requests share. The kubeconfig's authentication hands every request a new
    * one, so without this each request opened its own connection (and TLS handshake).
@@ -126,15 +138,21 @@ export class KubeClient {
   async request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
     const timeout = AbortSignal.timeout(this.requestTimeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    const ctx = await this.context(method, path, { ...opts, signal });
-    if (opts.body !== undefined) {
-      ctx.setHeaderParam('Content-Type', opts.contentType ?? 'application/json');
-      ctx.setBody(JSON.stringify(opts.body));
-    }
-    const resp = await this.http.send(ctx).toPromise();
+    const target = await this.target(method, path, opts.query);
+    const withBody = opts.body !== undefined;
+    const resp = await target.dispatcher.request({
+      origin: target.origin,
+      path: target.path,
+      method,
+      headers: withBody
+        ? { ...target.headers, 'Content-Type': opts.contentType ?? 'application/json' }
+        : target.headers,
+      ...(withBody ? { body: JSON.stringify(opts.body) } : {}),
+      signal,
+    });
     const text = await resp.body.text();
-    if (resp.httpStatusCode < 200 || resp.httpStatusCode > 299) {
-      throw apiError(method, path, resp.httpStatusCode, text);
+    if (resp.statusCode < 200 || resp.statusCode > 299) {
+      throw apiError(method, path, resp.statusCode, text);
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }
@@ -299,24 +317,26 @@ export class KubeClient {
     opts: { inactivityTimeoutMs?: number } = {},
   ): Promise<Abort> {
     const controller = new AbortController();
-    const ctx = await this.context('GET', path, {
-      query: { ...query, watch: true },
-      signal: controller.signal,
-    });
+    const target = await this.target('GET', path, { ...query, watch: true });
     const connectTimer = setTimeout(
       () => controller.abort(new Error(`watch ${path}: no response within ${this.watchConnectTimeoutMs} ms`)),
       this.watchConnectTimeoutMs,
     );
-    const resp = await this.http
-      .send(ctx)
-      .toPromise()
+    const resp = await target.dispatcher
+      .request({
+        origin: target.origin,
+        path: target.path,
+        method: 'GET',
+        headers: target.headers,
+        signal: controller.signal,
+      })
       .finally(() => clearTimeout(connectTimer));
-    if (resp.httpStatusCode !== 200) {
+    if (resp.statusCode !== 200) {
       const text = await resp.body.text().catch(() => '');
-      throw apiError('GET', path, resp.httpStatusCode, text);
+      throw apiError('GET', path, resp.statusCode, text);
     }
-    const stream = resp.body.stream();
-    if (!stream) throw new Error(`watch ${path}: response has no body`);
+    const stream = resp.body;
+    stream.setEncoding('utf8');
 
     let aborted = false;
     let finished = false;
@@ -340,15 +360,11 @@ export class KubeClient {
     };
 
     const pump = async (): Promise<void> => {
-      const reader = stream.getReader();
-      const decoder = new TextDecoder();
       let buffered = '';
       touch();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
+      for await (const chunk of stream) {
         touch();
-        buffered += decoder.decode(value, { stream: true });
+        buffered += chunk as string;
         for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
@@ -367,24 +383,29 @@ export class KubeClient {
     };
   }
 
-  private async context(method: HttpMethod, path: string, opts: RequestOptions): Promise<RequestContext> {
+  private async target(method: HttpMethod, path: string, query: RequestOptions['query']): Promise<Target> {
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-    for (const [k, v] of Object.entries(opts.query ?? {}))
-      if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    // The kubeconfig's authentication (tokens, exec plugins, client certificates) applied afresh to
+    // each request, so rotated credentials are picked up as client-node picks them up.
     const ctx = new RequestContext(url.toString(), method);
     ctx.setHeaderParam('Accept', 'application/json');
     await this.kubeConfig.applySecurityAuthentication(ctx);
-    this.sharePool(ctx);
-    if (opts.signal) ctx.setSignal(opts.signal);
-    return ctx;
+    return {
+      dispatcher: this.sharedPool(ctx.getDispatcher()),
+      origin: url.origin,
+      path: url.pathname + url.search,
+      headers: ctx.getHeaders(),
+    };
   }
 
-  /** Gives the request the shared pool while the cluster and TLS settings are those it was made for. */
-  private sharePool(ctx: RequestContext): void {
-    const fresh = ctx.getDispatcher();
-    if (!fresh) return;
+  /**
+   * The shared pool while the cluster and TLS settings are those it was made for. `fresh` is the
+   * one the kubeconfig made for this request (none when it has no TLS settings: a plain pool then).
+   */
+  private sharedPool(fresh: Dispatcher | undefined): Dispatcher {
     const cluster = this.kubeConfig.getCurrentCluster();
     const user = this.kubeConfig.getCurrentUser();
     const key = JSON.stringify([
@@ -401,13 +422,12 @@ export class KubeClient {
     ]);
     const now = Date.now();
     const pool = this.pool;
-    if (pool && pool.key === key && now - pool.since < CONNECTION_POOL_REUSE_MS) {
-      ctx.setDispatcher(pool.dispatcher);
-      return;
-    }
+    if (pool && pool.key === key && now - pool.since < CONNECTION_POOL_REUSE_MS) return pool.dispatcher;
     // The old pool finishes what it carries (watches included) and then closes its connections.
     if (pool) pool.dispatcher.close().catch(() => undefined);
-    this.pool = { dispatcher: fresh, key, since: now };
+    const dispatcher = fresh ?? new Agent({ connect: { keepAlive: true, keepAliveInitialDelay: 30_000 } });
+    this.pool = { dispatcher, key, since: now };
+    return dispatcher;
   }
 }
 
