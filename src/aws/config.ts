@@ -89,6 +89,9 @@ function baseConfig(settings: AwsSettings, options: ClientOptions) {
     region: settings.region,
     retryMode: settings.retryMode,
     maxAttempts: settings.maxAttempts,
+    // The middleware stack is resolved once per command type, not on every call: the observer is
+    // added at creation and nothing changes the stack afterwards.
+    cacheMiddleware: true,
     requestHandler: options.requestHandler ?? {
       connectionTimeout: settings.connectTimeoutMs,
       requestTimeout: settings.requestTimeoutMs,
