@@ -3,7 +3,9 @@
 // property that holds it) and a CPU profile (self time by package and by function).
 //
 //   node bench/profile-summary.ts FILE.heapsnapshot|FILE.cpuprofile [--top 25]
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const { values, positionals } = parseArgs({
@@ -126,7 +128,10 @@ function heap(file: string): void {
 }
 
 interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  }[];
   samples: number[];
   timeDeltas: number[];
 }
@@ -141,6 +146,32 @@ function packageOf(url: string): string {
   if (src) return `${src[1]}/${src[2]?.split('/').slice(0, -1).join('/') || '.'}`;
   if (url.startsWith('node:')) return 'node:internal';
   return url === '' ? '(native/vm)' : url;
+}
+
+/** A bundle's source map (`main.mjs.map` beside `main.mjs`), so its frames name their sources. */
+const sourceMaps = new Map<string, SourceMap | undefined>();
+function sourceMapOf(url: string): SourceMap | undefined {
+  if (!url.startsWith('file://')) return undefined;
+  if (!sourceMaps.has(url)) {
+    const mapFile = `${fileURLToPath(url)}.map`;
+    sourceMaps.set(
+      url,
+      existsSync(mapFile)
+        ? new SourceMap(
+            JSON.parse(readFileSync(mapFile, 'utf8')) as ConstructorParameters<typeof SourceMap>[0],
+          )
+        : undefined,
+    );
+  }
+  return sourceMaps.get(url);
+}
+
+/** The frame's source file and line, through the bundle's source map when there is one. */
+function originOf(frame: CpuProfile['nodes'][number]['callFrame']): { url: string; line: number } {
+  const entry = sourceMapOf(frame.url)?.findEntry(frame.lineNumber, frame.columnNumber);
+  return entry && 'originalSource' in entry
+    ? { url: entry.originalSource, line: entry.originalLine }
+    : { url: frame.url, line: frame.lineNumber };
 }
 
 function cpu(file: string): void {
@@ -160,7 +191,8 @@ function cpu(file: string): void {
   for (const node of profile.nodes) {
     const us = self.get(node.id) ?? 0;
     if (us === 0) continue;
-    const { functionName, url, lineNumber } = node.callFrame;
+    const { functionName } = node.callFrame;
+    const { url, line: lineNumber } = originOf(node.callFrame);
     const fn = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench|test)\//, '$1/')}:${lineNumber + 1}`;
     const pkg =
       functionName === '(garbage collector)'

@@ -431,6 +431,8 @@ interface Result {
   cpuShareWhileConverging: number;
   awsPerUnit: Record<string, number>;
   awsPerUnitSplit: { mutating: number; reads: number };
+  /** API-server requests per unit over the converge, by verb and resource (watch events not counted). */
+  kubePerUnit: Record<string, number>;
   /** AWS calls per reconcile of each kind in the idle window, by operation. */
   awsPerResync: { eventtopic: Record<string, number>; consumerqueue: Record<string, number> };
   awsPerObjectPerResync: number;
@@ -453,7 +455,8 @@ interface Result {
 async function runOne(n: number, m: number): Promise<Result> {
   const namespace = `bench-scale-${n}-${Date.now().toString(36)}`;
   await core.createNamespace({ body: { metadata: { name: namespace } } });
-  const aws = await FaultProxy.start(bedEnv()['AWS_ENDPOINT_URL'] ?? '');
+  // The operator's connections to the proxy stay open as they would to AWS; moto closes each of its own.
+  const aws = await FaultProxy.start(bedEnv()['AWS_ENDPOINT_URL'] ?? '', { keepAlive: true });
   const kube = await CountingKubeProxy.start(bedEnv()['KUBECONFIG'] ?? '');
   const profileDir = join(outDir, `profile-${n}`);
   if (values.profile) mkdirSync(profileDir, { recursive: true });
@@ -526,6 +529,11 @@ async function runOne(n: number, m: number): Promise<Result> {
     const cpuSeconds = cpuSpent(cpu0, cpuByPid(pid));
     const convergeLag = await lag.stop();
     const awsCounts = byOperation(aws);
+    const kubePerUnit = Object.fromEntries(
+      Object.entries(byVerb(kube))
+        .sort()
+        .map(([k, c]) => [k, round(c / n)]),
+    );
     const awsPerUnit = Object.fromEntries(
       Object.entries(awsCounts)
         .sort()
@@ -646,6 +654,7 @@ async function runOne(n: number, m: number): Promise<Result> {
       cpuMsPerObject: round((cpuSeconds * 1000) / objects, 1),
       cpuShareWhileConverging: round(cpuSeconds / unitsReady.p100, 2),
       awsPerUnit,
+      kubePerUnit,
       awsPerUnitSplit: (() => {
         const s = split(awsCounts);
         return { mutating: round(s.mutating / n), reads: round(s.reads / n) };
@@ -711,6 +720,7 @@ for (const n of unitCounts) {
         : '',
       `  CPU ${r.cpuMsPerObject} ms per object converged (${(r.cpuShareWhileConverging * 100).toFixed(0)} % of a core)`,
       `  AWS calls per unit: ${r.awsPerUnitSplit.mutating} mutating + ${r.awsPerUnitSplit.reads} reads ${JSON.stringify(r.awsPerUnit)}`,
+      `  API requests per unit: ${JSON.stringify(r.kubePerUnit)}`,
       `  AWS calls per resync (idle): topic ${JSON.stringify(r.awsPerResync.eventtopic)}, queue ${JSON.stringify(r.awsPerResync.consumerqueue)}; per object ${r.awsPerObjectPerResync}; per object per hour at ${DEFAULT_RESYNC_SECONDS} s: ${r.awsPerObjectPerHourAtDefault}; mutating while idle: ${r.awsMutatingWhileIdle}`,
       r.serviceWindow
         ? `  per idle service per minute: API ${JSON.stringify(r.serviceWindow.kubePerServicePerMinute)} (writes ${r.serviceWindow.kubeWritesPerServicePerMinute}); AWS ${JSON.stringify(r.serviceWindow.awsPerServicePerMinute)}`
@@ -740,6 +750,13 @@ const rows: [string, (r: Result) => string][] = [
     'AWS calls per unit (mutating + reads)',
     (r) =>
       `${(r.awsPerUnitSplit.mutating + r.awsPerUnitSplit.reads).toFixed(2)} (${r.awsPerUnitSplit.mutating} + ${r.awsPerUnitSplit.reads})`,
+  ],
+  [
+    'API-server requests per unit while converging',
+    (r) =>
+      Object.values(r.kubePerUnit)
+        .reduce((a, b) => a + b, 0)
+        .toFixed(2),
   ],
   ['resync sweeps in the idle window (reconciles per object)', (r) => String(r.idleReconcilesPerObject)],
   [

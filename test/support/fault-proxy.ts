@@ -41,6 +41,15 @@ export interface ProxiedRequest {
   fault?: Fault['kind'];
 }
 
+export interface FaultProxyOptions {
+  /**
+   * Keep the client's connections open between requests, as AWS does, though the upstream closes
+   * each one (moto's server answers every request with `Connection: close`). The proxy then pays
+   * the upstream's connect, not the client.
+   */
+  keepAlive?: boolean;
+}
+
 interface ActiveRule extends FaultRule {
   remaining: number;
 }
@@ -129,10 +138,12 @@ export class FaultProxy {
   private rules: ActiveRule[] = [];
   private listeningPort = 0;
   private isDown = false;
+  private readonly keepAlive: boolean;
 
-  private constructor(target: string) {
+  private constructor(target: string, options: FaultProxyOptions) {
     this.target = new URL(target);
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.keepAlive = options.keepAlive ?? false;
+    this.server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => void this.handle(req, res));
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -140,8 +151,8 @@ export class FaultProxy {
   }
 
   /** Starts a proxy to `target` (e.g. moto's endpoint) on an ephemeral port of 127.0.0.1. */
-  static async start(target: string): Promise<FaultProxy> {
-    const proxy = new FaultProxy(target);
+  static async start(target: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
+    const proxy = new FaultProxy(target, options);
     await proxy.listen(0);
     return proxy;
   }
@@ -286,7 +297,9 @@ export class FaultProxy {
         headers: req.headers,
       },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        const headers = { ...answer.headers };
+        if (this.keepAlive) delete headers.connection;
+        res.writeHead(answer.statusCode ?? 502, headers);
         answer.pipe(res);
       },
     );
