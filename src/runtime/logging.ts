@@ -24,10 +24,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  // stdout without a write per line: lines that come while a write is under way go out with the
-  // next one, so a busy converge does not pay a system call per line; pino writes what is left
-  // synchronously when the process exits.
-  return pino(options, opts.destination ?? pino.destination({ dest: 1, sync: false }));
+  return opts.destination ? pino(options, opts.destination) : pino(options);
 }
 
 /** A logger that drops everything, for tests and defaults. */
