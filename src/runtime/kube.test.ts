@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KubeClient } from './kube.ts';
+import { isConflict, KubeClient, type KubeApiError } from './kube.ts';
+import type { KubeObject } from './types.ts';
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -44,5 +45,89 @@ describe('KubeClient', () => {
     // undici may open a second connection when a request follows the previous response in the
     // same tick, before the first connection is free again; never one per request.
     expect(api.connections()).toBeLessThanOrEqual(2);
+  });
+});
+
+/** An API server stand-in whose answers `handler` writes. */
+async function serverWith(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  server = createServer(handler);
+  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('KubeClient requests', () => {
+  it('sends the body with its content type and the kubeconfig token, and parses the answer', async () => {
+    let seen: { method?: string; url?: string; type?: string; auth?: string; body?: string } = {};
+    const url = await serverWith((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seen = {
+          method: req.method,
+          url: req.url,
+          type: req.headers['content-type'],
+          auth: req.headers.authorization,
+          body,
+        };
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"kind":"ConfigMap","metadata":{"name":"x"}}');
+      });
+    });
+    const answer = await clientFor(url).patch(
+      { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
+      'ns',
+      'x',
+      'merge',
+      { data: { a: 'b' } },
+    );
+    expect(answer).toEqual({ kind: 'ConfigMap', metadata: { name: 'x' } });
+    expect(seen).toEqual({
+      method: 'PATCH',
+      url: '/api/v1/namespaces/ns/configmaps/x?fieldManager=pubsub-operator',
+      type: 'application/merge-patch+json',
+      auth: 'Bearer secret',
+      body: '{"data":{"a":"b"}}',
+    });
+  });
+
+  it('turns an error answer into a KubeApiError with the Status the server sent', async () => {
+    const url = await serverWith((_req, res) => {
+      res.writeHead(409, { 'content-type': 'application/json' });
+      res.end('{"kind":"Status","reason":"Conflict","message":"the object has been modified"}');
+    });
+    const failed = await clientFor(url)
+      .request('PUT', '/api/v1/namespaces/ns/configmaps/x', { body: {} })
+      .catch((e: unknown) => e);
+    expect(isConflict(failed)).toBe(true);
+    expect((failed as KubeApiError).reason).toBe('Conflict');
+    expect((failed as KubeApiError).message).toContain('has been modified');
+  });
+
+  it('delivers watch events split across and packed into chunks, in order, then reports the end', async () => {
+    const events = [1, 2, 3].map((i) => ({ type: 'ADDED', object: { metadata: { name: `o${i}` } } }));
+    const text = events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+    const url = await serverWith((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // The first event in two pieces, the rest in one chunk, with a blank line between.
+      const cut = 10;
+      res.write(text.slice(0, cut));
+      setTimeout(() => {
+        res.write(text.slice(cut).replace('\n', '\n\n'));
+        res.end();
+      }, 20);
+    });
+    const seen: string[] = [];
+    const ended = new Promise<unknown>((resolve) => {
+      void clientFor(url).watch<KubeObject>(
+        '/api/v1/configmaps',
+        {},
+        (e) => {
+          if (e.type === 'ADDED') seen.push(e.object.metadata?.name ?? '');
+        },
+        resolve,
+      );
+    });
+    expect(await ended).toBeUndefined();
+    expect(seen).toEqual(['o1', 'o2', 'o3']);
   });
 });
