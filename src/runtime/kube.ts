@@ -1,5 +1,5 @@
-// A small generic Kubernetes REST client over @kubernetes/client-node's authentication and
-// transport. Objects stay plain JSON end to end (no typed (de)serialiser that could drop unknown
+// A small generic Kubernetes REST client over @kubernetes/client-node's authentication and undici,
+// its HTTP client. Objects stay plain JSON end to end (no typed (de)serialiser that could drop unknown
 // fields or turn timestamps into Dates), which is what server-side apply and custom resources need.
 
 import type { HttpMethod } from '@kubernetes/client-node';
