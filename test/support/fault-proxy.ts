@@ -143,7 +143,10 @@ export class FaultProxy {
   private constructor(target: string, options: FaultProxyOptions) {
     this.target = new URL(target);
     this.keepAlive = options.keepAlive ?? false;
-    this.server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => void this.handle(req, res));
+    // Kept connections may idle for a minute before the proxy closes them, so a client rarely
+    // reuses one the proxy is closing; without keepAlive, Node's default (5 s).
+    const serverOptions = this.keepAlive ? { keepAliveTimeout: 60_000 } : {};
+    this.server = createServer(serverOptions, (req, res) => void this.handle(req, res));
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
