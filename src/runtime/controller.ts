@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { realClock, sleep, type Clock, type Timer } from './clock.ts';
 import type { Informer } from './informer.ts';
+import { jsonEqual } from './json.ts';
 import { silentLogger, type Logger } from './logging.ts';
 import type { Metrics, ReconcileResultLabel } from './metrics.ts';
 import type { RateLimiter } from './ratelimiter.ts';
@@ -92,7 +93,7 @@ function withoutStatus(obj: KubeObject): unknown {
  */
 export function changedBeyondStatus(old: KubeObject, obj: KubeObject): boolean {
   if (old.metadata?.resourceVersion === obj.metadata?.resourceVersion) return false;
-  return JSON.stringify(withoutStatus(old)) !== JSON.stringify(withoutStatus(obj));
+  return !jsonEqual(withoutStatus(old), withoutStatus(obj));
 }
 
 /** Maps an owned object to the key of its controlling owner of the given kind (any version of its group). */

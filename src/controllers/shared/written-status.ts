@@ -3,6 +3,7 @@
 // next status on the cached, older one would undo that write, since server-side apply removes the
 // fields the operator's manager no longer sends. The write is remembered with the resourceVersion
 // it was built on: while the cache still holds that version, the remembered status is newer.
+import { jsonEqual } from '../../runtime/json.ts';
 import { keyOf, objectKey } from '../../runtime/store.ts';
 import type { KubeObject } from '../../runtime/types.ts';
 
@@ -45,24 +46,11 @@ export class WrittenStatuses<S> {
   }
 }
 
-/** JSON with object keys sorted and undefined fields left out, as the API server would store it. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>)
-            .filter(([, x]) => x !== undefined)
-            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
-}
-
 /**
  * Whether writing `next` would change nothing: it equals the status known to be stored (the last
  * one written, or the cache's). Controllers skip such writes, so an idle object costs the API
  * server nothing (server-side apply of an identical status is a no-op there, but still a request).
  */
 export function sameStatus(stored: unknown, next: unknown): boolean {
-  return canonical(stored ?? {}) === canonical(next ?? {});
+  return jsonEqual(stored ?? {}, next ?? {});
 }
