@@ -136,6 +136,7 @@ export interface MiddlewareStackLike {
     middleware: CallMiddleware,
     options: { step: 'initialize'; name: string; priority: 'high'; override: boolean },
   ): void;
+  remove(name: string): boolean;
 }
 
 function attemptsOf(value: unknown): number {

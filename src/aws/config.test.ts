@@ -214,6 +214,16 @@ describe('client factories', () => {
     ]);
   });
 
+  it('leave out the logger middleware, which would only copy calls for a logger that drops them', () => {
+    const clients = createAwsClients(settings, { credentials });
+    for (const client of [clients.sqs, clients.sns, clients.cloudwatch, clients.sts, clients.kms]) {
+      const names = client.middlewareStack.identify().join(' ');
+      expect(names).not.toMatch(/loggerMiddleware/);
+      expect(names).toMatch(/retryMiddleware/);
+    }
+    clients.destroy();
+  });
+
   it('never let a failing observer fail the call', async () => {
     const counter = new AwsCallCounter();
     const broken = {

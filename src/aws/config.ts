@@ -106,8 +106,12 @@ function observed<C extends { middlewareStack: unknown }>(
   service: AwsService,
   options: ClientOptions,
 ): C {
-  if (options.observer)
-    observeCalls(client.middlewareStack as MiddlewareStackLike, service, options.observer);
+  // The SDK's logger middleware copies every call's input and output through their schemas for a
+  // logger that, with none configured, drops them: about 7 % of the SDK's allocations, for nothing.
+  // Calls are reported to the observer instead.
+  const stack = client.middlewareStack as MiddlewareStackLike;
+  stack.remove('loggerMiddleware');
+  if (options.observer) observeCalls(stack, service, options.observer);
   return client;
 }
 
