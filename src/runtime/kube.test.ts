@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isConflict, KubeClient, type KubeApiError } from './kube.ts';
 import type { KubeObject } from './types.ts';
 
@@ -88,6 +88,34 @@ describe('KubeClient requests', () => {
       auth: 'Bearer secret',
       body: '{"data":{"a":"b"}}',
     });
+  });
+
+  it('applies the kubeconfig authentication once for many requests, and afresh after a 401', async () => {
+    const seen: string[] = [];
+    const url = await serverWith((req, res) => {
+      seen.push(req.headers.authorization ?? '');
+      // The fourth request comes after the token rotated, with the old one: refused.
+      const refused = seen.length === 4;
+      res.writeHead(refused ? 401 : 200, { 'content-type': 'application/json' });
+      res.end(refused ? '{"kind":"Status","reason":"Unauthorized","message":"Unauthorized"}' : '{}');
+    });
+    const client = clientFor(url);
+    const applied = vi.spyOn(client.kubeConfig, 'applySecurityAuthentication');
+    for (let i = 0; i < 3; i++) await client.request('GET', '/api/v1/namespaces/default');
+    expect(applied).toHaveBeenCalledTimes(1);
+    // The token rotates; the API server refuses the one still in use, and the next request has the new one.
+    (client.kubeConfig.getCurrentUser() as { token?: string }).token = 'rotated';
+    const refused = await client.request('GET', '/api/v1/namespaces/default').catch((e: unknown) => e);
+    expect((refused as KubeApiError).statusCode).toBe(401);
+    await client.request('GET', '/api/v1/namespaces/default');
+    expect(seen).toEqual([
+      'Bearer secret',
+      'Bearer secret',
+      'Bearer secret',
+      'Bearer secret',
+      'Bearer rotated',
+    ]);
+    expect(applied).toHaveBeenCalledTimes(2);
   });
 
   it('turns an error answer into a KubeApiError with the Status the server sent', async () => {

@@ -2,7 +2,7 @@
 // its HTTP client. Objects stay plain JSON end to end (no typed (de)serialiser that could drop unknown
 // fields or turn timestamps into Dates), which is what server-side apply and custom resources need.
 
-import type { HttpMethod } from '@kubernetes/client-node';
+import type { Cluster, HttpMethod, User } from '@kubernetes/client-node';
 import { KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { Agent, type Dispatcher } from 'undici';
 import type { Abort, ListResult, ListWatcher, WatchEvent } from './informer.ts';
@@ -88,7 +88,10 @@ interface ApiResourceList {
 }
 
 export interface KubeClientOptions {
-  /** Bound on a whole request, so a hung connection cannot stall a reconcile. Default 60 s. */
+  /**
+   * Bound on waiting for an answer and on each pause while its body arrives, so a hung connection
+   * cannot stall a reconcile. Default 60 s.
+   */
   requestTimeoutMs?: number;
   /** Bound on a watch getting its response headers. Default 30 s. */
   watchConnectTimeoutMs?: number;
@@ -96,6 +99,17 @@ export interface KubeClientOptions {
 
 /** How long one connection pool serves requests before a fresh one picks up rotated TLS files. */
 const CONNECTION_POOL_REUSE_MS = 5 * 60_000;
+
+/** How long one application of the kubeconfig's authentication serves requests (a 401 ends it sooner). */
+const AUTHENTICATION_REUSE_MS = 10_000;
+
+interface Authentication {
+  cluster: Cluster;
+  user: User | null;
+  since: number;
+  headers: Record<string, string>;
+  dispatcher: Dispatcher;
+}
 
 /** Where a request goes and what it carries besides its body: the kubeconfig's authentication applied. */
 interface Target {
@@ -117,7 +131,8 @@ export class KubeClient {
    * The connection pool requests share. The kubeconfig's authentication hands every request a new
    * one, so without this each request opened its own connection (and TLS handshake).
    */
-  private pool: { dispatcher: Dispatcher; key: string; since: number } | undefined;
+  private pool: { dispatcher: Dispatcher; settings: unknown[]; since: number } | undefined;
+  private authentication: Authentication | undefined;
   private readonly discovery = new Map<string, Promise<ApiResourceList>>();
   private readonly requestTimeoutMs: number;
   private readonly watchConnectTimeoutMs: number;
@@ -136,9 +151,7 @@ export class KubeClient {
   }
 
   async request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
-    const timeout = AbortSignal.timeout(this.requestTimeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    const target = await this.target(method, path, opts.query);
+    const target = await this.target(path, opts.query);
     const withBody = opts.body !== undefined;
     const resp = await target.dispatcher.request({
       origin: target.origin,
@@ -148,10 +161,15 @@ export class KubeClient {
         ? { ...target.headers, 'Content-Type': opts.contentType ?? 'application/json' }
         : target.headers,
       ...(withBody ? { body: JSON.stringify(opts.body) } : {}),
-      signal,
+      // undici's own timers bound the wait for the answer and each pause in its body: no timer and
+      // abort signal of our own per request.
+      headersTimeout: this.requestTimeoutMs,
+      bodyTimeout: this.requestTimeoutMs,
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
     const text = await resp.body.text();
     if (resp.statusCode < 200 || resp.statusCode > 299) {
+      this.refused(resp.statusCode);
       throw apiError(method, path, resp.statusCode, text);
     }
     return (text ? JSON.parse(text) : undefined) as T;
@@ -317,7 +335,7 @@ export class KubeClient {
     opts: { inactivityTimeoutMs?: number } = {},
   ): Promise<Abort> {
     const controller = new AbortController();
-    const target = await this.target('GET', path, { ...query, watch: true });
+    const target = await this.target(path, { ...query, watch: true });
     const connectTimer = setTimeout(
       () => controller.abort(new Error(`watch ${path}: no response within ${this.watchConnectTimeoutMs} ms`)),
       this.watchConnectTimeoutMs,
@@ -332,6 +350,7 @@ export class KubeClient {
       })
       .finally(() => clearTimeout(connectTimer));
     if (resp.statusCode !== 200) {
+      this.refused(resp.statusCode);
       const text = await resp.body.text().catch(() => '');
       throw apiError('GET', path, resp.statusCode, text);
     }
@@ -383,22 +402,49 @@ export class KubeClient {
     };
   }
 
-  private async target(method: HttpMethod, path: string, query: RequestOptions['query']): Promise<Target> {
+  private async target(path: string, query: RequestOptions['query']): Promise<Target> {
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     const url = new URL(cluster.server.replace(/\/+$/, '') + path);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    // The kubeconfig's authentication (tokens, exec plugins, client certificates) applied afresh to
-    // each request, so rotated credentials are picked up as client-node picks them up.
-    const ctx = new RequestContext(url.toString(), method);
+    const { headers, dispatcher } = await this.authenticated(cluster);
+    return { dispatcher, origin: url.origin, path: url.pathname + url.search, headers };
+  }
+
+  /**
+   * The kubeconfig's authentication (tokens, exec plugins, client certificates), applied by
+   * client-node and reused for AUTHENTICATION_REUSE_MS: applying it reads and decodes the CA and
+   * client certificate files each time, too much to do for every request. Rotated credentials are
+   * picked up when the period ends, or at once after the API server refused one (401).
+   */
+  private async authenticated(cluster: Cluster): Promise<Authentication> {
+    const user = this.kubeConfig.getCurrentUser();
+    const now = Date.now();
+    const reused = this.authentication;
+    if (
+      reused &&
+      reused.cluster === cluster &&
+      reused.user === user &&
+      now - reused.since < AUTHENTICATION_REUSE_MS
+    )
+      return reused;
+    const ctx = new RequestContext(cluster.server, 'GET');
     ctx.setHeaderParam('Accept', 'application/json');
     await this.kubeConfig.applySecurityAuthentication(ctx);
-    return {
-      dispatcher: this.sharedPool(ctx.getDispatcher()),
-      origin: url.origin,
-      path: url.pathname + url.search,
+    const fresh = {
+      cluster,
+      user,
+      since: now,
       headers: ctx.getHeaders(),
+      dispatcher: this.sharedPool(ctx.getDispatcher()),
     };
+    this.authentication = fresh;
+    return fresh;
+  }
+
+  /** A 401 answer: the credentials in use were refused, so the next request applies them afresh. */
+  private refused(statusCode: number): void {
+    if (statusCode === 401) this.authentication = undefined;
   }
 
   /**
@@ -408,7 +454,8 @@ export class KubeClient {
   private sharedPool(fresh: Dispatcher | undefined): Dispatcher {
     const cluster = this.kubeConfig.getCurrentCluster();
     const user = this.kubeConfig.getCurrentUser();
-    const key = JSON.stringify([
+    // Compared entry by entry: CA and key data are kilobytes, not worth joining into a key per request.
+    const settings = [
       cluster?.server,
       cluster?.caFile,
       cluster?.caData,
@@ -419,14 +466,19 @@ export class KubeClient {
       user?.certData,
       user?.keyFile,
       user?.keyData,
-    ]);
+    ];
     const now = Date.now();
     const pool = this.pool;
-    if (pool && pool.key === key && now - pool.since < CONNECTION_POOL_REUSE_MS) return pool.dispatcher;
+    if (
+      pool &&
+      settings.every((value, i) => value === pool.settings[i]) &&
+      now - pool.since < CONNECTION_POOL_REUSE_MS
+    )
+      return pool.dispatcher;
     // The old pool finishes what it carries (watches included) and then closes its connections.
     if (pool) pool.dispatcher.close().catch(() => undefined);
     const dispatcher = fresh ?? new Agent({ connect: { keepAlive: true, keepAliveInitialDelay: 30_000 } });
-    this.pool = { dispatcher, key, since: now };
+    this.pool = { dispatcher, settings, since: now };
     return dispatcher;
   }
 }
