@@ -33,6 +33,7 @@ import {
   waitForCondition,
   waitGone,
 } from './support/controllers.ts';
+import { eventsAbout } from './support/cloudwatch.ts';
 import { startOperator, type OperatorProcess } from './support/operator.ts';
 
 const ns = crdTestNamespace('ctl');
@@ -139,6 +140,19 @@ describe('a topic and a subscribed queue', () => {
       Condition: { Bool: { 'aws:SecureTransport': 'false' } },
     });
     expect(policy.Statement).toHaveLength(2);
+
+    // What was made, as `kubectl describe` shows it: the queue and its DLQ in one Event.
+    const made = await eventually(
+      () => {
+        const events = eventsAbout(ns, 'payments').filter((e) => e.type === 'Normal');
+        return Promise.resolve(events.some((e) => e.reason === 'Subscribed') ? events : undefined);
+      },
+      { what: 'the Events of the queue' },
+    );
+    expect(made.map((e) => e.reason).sort()).toEqual(['Created', 'Subscribed']);
+    expect(made.find((e) => e.reason === 'Created')?.note).toBe(
+      `Created SQS queue ${physical('payments')} and its dead-letter queue ${physical('payments', '_dlq')}`,
+    );
   });
 
   it('fans published events out through the filter policy, and redrives a failing one to the DLQ', async () => {

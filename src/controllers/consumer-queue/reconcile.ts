@@ -253,8 +253,29 @@ async function createQueue(
     desired.tags,
   );
   ctx.log.info({ queueUrl: created.url }, 'created SQS queue');
-  ctx.recorder.event(cq, 'Normal', 'Created', `Created SQS queue ${desired.name}`);
   return created;
+}
+
+/** Whether this reconcile made the queue of `part`: it was not there when read. */
+const made = (part: PartResult<QueueReport> | undefined): boolean => part?.ok === true && !part.value.state;
+
+/** One Event for the queues this reconcile made: a queue and its DLQ made together are one step. */
+function announceMade(
+  ctx: Ctx,
+  cq: ConsumerQueue,
+  names: { queue: string; deadLetter: string },
+  queue: PartResult<QueueReport>,
+  deadLetter: PartResult<QueueReport> | undefined,
+): void {
+  const note =
+    made(queue) && made(deadLetter)
+      ? `Created SQS queue ${names.queue} and its dead-letter queue ${names.deadLetter}`
+      : made(queue)
+        ? `Created SQS queue ${names.queue}`
+        : made(deadLetter)
+          ? `Created SQS dead-letter queue ${names.deadLetter}`
+          : undefined;
+  if (note) ctx.recorder.event(cq, 'Normal', 'Created', note);
 }
 
 /**
@@ -454,6 +475,7 @@ async function applyQueue(cq: ConsumerQueue, ctx: Ctx): Promise<ReconcileResult>
         ? queueRead
         : await runPart(ctx, 'queue', () => ensureAsRead(ctx, cq, desired.queue, queueRead.value));
   reports.push({ part: 'queue', result: queue });
+  announceMade(ctx, cq, names, queue, deadLetter);
 
   // The encryption key: SNS can deliver into an SSE-KMS queue only if the key policy lets it.
   const kmsKeyId = cq.spec.encryption.kmsKeyId;
