@@ -218,7 +218,7 @@ async function ensureQueue(
       `Adopted SQS queue ${desired.name}: it carried no ownership tags; it is tagged as this ConsumerQueue's and brought to the spec`,
     );
   }
-  if (plan.action === 'create') return createQueue(ctx, cq, desired);
+  if (plan.action === 'create') return createQueue(ctx, desired);
   const current = actual as QueueState;
   // Tags the spec dropped go, but only those the operator applied: a tag set by hand stays.
   const tags = tagChanges(desired.tags, current.tags, cq.status?.managedTagKeys ?? []);
@@ -242,24 +242,18 @@ async function ensureQueue(
   return { url: current.url, arn: current.arn };
 }
 
-async function createQueue(
-  ctx: Ctx,
-  cq: ConsumerQueue,
-  desired: DesiredResource,
-): Promise<{ url: string; arn: string }> {
-  const created = await ctx.queues.createQueue(
-    desired.name,
-    { ...desired.createOnly, ...desired.attributes },
-    desired.tags,
-  );
-  ctx.log.info({ queueUrl: created.url }, 'created SQS queue');
-  return created;
+/** Makes the queue with its attributes, policy and tags in one call (reported by announceMade). */
+function createQueue(ctx: Ctx, desired: DesiredResource): Promise<{ url: string; arn: string }> {
+  return ctx.queues.createQueue(desired.name, { ...desired.createOnly, ...desired.attributes }, desired.tags);
 }
 
 /** Whether this reconcile made the queue of `part`: it was not there when read. */
 const made = (part: PartResult<QueueReport> | undefined): boolean => part?.ok === true && !part.value.state;
 
-/** One Event for the queues this reconcile made: a queue and its DLQ made together are one step. */
+/**
+ * One log line and one Event for the queues this reconcile made: a queue and its DLQ made together
+ * are one step.
+ */
 function announceMade(
   ctx: Ctx,
   cq: ConsumerQueue,
@@ -267,15 +261,21 @@ function announceMade(
   queue: PartResult<QueueReport>,
   deadLetter: PartResult<QueueReport> | undefined,
 ): void {
+  const urls = {
+    ...(queue.ok && made(queue) ? { queueUrl: queue.value.url } : {}),
+    ...(deadLetter?.ok && made(deadLetter) ? { deadLetterQueueUrl: deadLetter.value.url } : {}),
+  };
   const note =
-    made(queue) && made(deadLetter)
+    urls.queueUrl && urls.deadLetterQueueUrl
       ? `Created SQS queue ${names.queue} and its dead-letter queue ${names.deadLetter}`
-      : made(queue)
+      : urls.queueUrl
         ? `Created SQS queue ${names.queue}`
-        : made(deadLetter)
+        : urls.deadLetterQueueUrl
           ? `Created SQS dead-letter queue ${names.deadLetter}`
           : undefined;
-  if (note) ctx.recorder.event(cq, 'Normal', 'Created', note);
+  if (!note) return;
+  ctx.log.info(urls, urls.queueUrl ? 'created SQS queue' : 'created SQS dead-letter queue');
+  ctx.recorder.event(cq, 'Normal', 'Created', note);
 }
 
 /**
@@ -292,7 +292,7 @@ async function ensureDeadLetter(
   const knownUrl = cq.status?.deadLetterQueueUrl;
   if (!knownUrl) {
     try {
-      return { ...(await createQueue(ctx, cq, desired)), state: undefined };
+      return { ...(await createQueue(ctx, desired)), state: undefined };
     } catch (error) {
       if (!isNameTaken(error)) throw error;
     }
