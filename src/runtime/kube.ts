@@ -128,8 +128,8 @@ interface Target {
 export class KubeClient {
   readonly kubeConfig: KubeConfig;
   /**
-   * The connection pool requests share. The kubeconfig's authentication hands every request a new
-   * one, so without this each request opened its own connection (and TLS handshake).
+   * The connection pool requests share. Each application of the kubeconfig's authentication hands
+   * out a new one, so without this requests opened connections (and TLS handshakes) of their own.
    */
   private pool: { dispatcher: Dispatcher; settings: unknown[]; since: number } | undefined;
   private authentication: Authentication | undefined;
@@ -449,7 +449,7 @@ export class KubeClient {
 
   /**
    * The shared pool while the cluster and TLS settings are those it was made for. `fresh` is the
-   * one the kubeconfig made for this request (none when it has no TLS settings: a plain pool then).
+   * one the kubeconfig's authentication just made (none when it has no TLS settings: a plain pool then).
    */
   private sharedPool(fresh: Dispatcher | undefined): Dispatcher {
     const cluster = this.kubeConfig.getCurrentCluster();
