@@ -1,8 +1,9 @@
 // Where the operator's memory and CPU go, from the files `make bench-scale BENCH_ARGS=--profile`
 // leaves in .local/bench-scale/profile-N: a heap snapshot (self size by constructor and by the
-// property that holds it) and a CPU profile (self time by package and by function).
+// property that holds it), a CPU profile (self time by package and by function) and, with
+// --alloc-profile, a sampling allocation profile (bytes allocated by package and by function).
 //
-//   node bench/profile-summary.ts FILE.heapsnapshot|FILE.cpuprofile [--top 25]
+//   node bench/profile-summary.ts FILE.heapsnapshot|FILE.cpuprofile|FILE.heapprofile [--top 25]
 import { existsSync, readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -229,8 +230,51 @@ function cpu(file: string): void {
   );
 }
 
+interface SamplingHeapProfileNode {
+  callFrame: CpuProfile['nodes'][number]['callFrame'];
+  selfSize: number;
+  children: SamplingHeapProfileNode[];
+}
+
+/** A sampling allocation profile (`--alloc-profile`): bytes allocated by package and by function. */
+function allocations(file: string): void {
+  const { head } = JSON.parse(readFileSync(file, 'utf8')) as { head: SamplingHeapProfileNode };
+  const byFunction = new Map<string, [number, number]>();
+  const byPackage = new Map<string, [number, number]>();
+  const visit = (node: SamplingHeapProfileNode): void => {
+    if (node.selfSize > 0) {
+      const { url, line } = originOf(node.callFrame);
+      const fn = `${node.callFrame.functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench|test)\//, '$1/')}:${line + 1}`;
+      for (const [map, key] of [
+        [byFunction, fn],
+        [byPackage, packageOf(url)],
+      ] as const) {
+        const v = map.get(key) ?? [0, 0];
+        v[0] += node.selfSize;
+        v[1]++;
+        map.set(key, v);
+      }
+    }
+    for (const child of node.children) visit(child);
+  };
+  visit(head);
+  const mib = (v: number) => `${(v / MiB).toFixed(1)} MiB`;
+  console.log(`${file}: allocations sampled until the converge ended, collected objects included`);
+  printTable(
+    'allocated by package or folder',
+    [...byPackage].map(([k, [v, c]]) => [k, v, c]),
+    mib,
+  );
+  printTable(
+    'allocated by function',
+    [...byFunction].map(([k, [v, c]]) => [k, v, c]),
+    mib,
+  );
+}
+
 for (const file of positionals) {
   if (file.endsWith('.heapsnapshot')) heap(file);
   else if (file.endsWith('.cpuprofile')) cpu(file);
-  else console.error(`${file}: neither .heapsnapshot nor .cpuprofile`);
+  else if (file.endsWith('.heapprofile')) allocations(file);
+  else console.error(`${file}: neither .heapsnapshot, .cpuprofile nor .heapprofile`);
 }

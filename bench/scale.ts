@@ -46,6 +46,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     /** Heap snapshot after the converge and a CPU profile of the process (written at its exit). */
     profile: { type: 'boolean', default: false },
+    /** A sampling profile of what the operator allocates until the converge ends (collected objects too). */
+    'alloc-profile': { type: 'boolean', default: false },
     /** V8's GC trace of the operator: collections, their pauses and the MB allocated while converging. */
     'trace-gc': { type: 'boolean', default: false },
     out: { type: 'string' },
@@ -424,6 +426,23 @@ function byVerb(proxy: CountingKubeProxy): Record<string, number> {
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
 // ---- one N -----------------------------------------------------------------------------------------
+/** The file ending in `suffix` that appears in `dir` (not in `before`), once its size stops growing. */
+async function newFile(dir: string, before: Set<string>, suffix: string): Promise<string | undefined> {
+  for (let i = 0; i < 240; i++) {
+    await sleep(500);
+    const made = readdirSync(dir).find((f) => f.endsWith(suffix) && !before.has(f));
+    if (!made) continue;
+    const size = () => readFileSync(join(dir, made)).length;
+    let last = -1;
+    while (size() !== last) {
+      last = size();
+      await sleep(1000);
+    }
+    return join(dir, made);
+  }
+  return undefined;
+}
+
 /** What V8's GC trace says of a span of the operator's life (times since it was spawned, ms). */
 interface GcSummary {
   scavenges: number;
@@ -519,14 +538,18 @@ async function runOne(n: number, m: number): Promise<Result> {
   const aws = await FaultProxy.start(bedEnv()['AWS_ENDPOINT_URL'] ?? '', { keepAlive: true });
   const kube = await CountingKubeProxy.start(bedEnv()['KUBECONFIG'] ?? '');
   const profileDir = join(outDir, `profile-${n}`);
-  if (values.profile) mkdirSync(profileDir, { recursive: true });
+  if (values.profile || values['alloc-profile']) mkdirSync(profileDir, { recursive: true });
   const limited = cgroupLimitMiB > 0 ? memoryCgroup(namespace, cgroupLimitMiB) : undefined;
   if (limited && 'unavailable' in limited)
     console.log(`the operator runs outside any memory cgroup: ${limited.unavailable}`);
   const cgroup = limited && !('unavailable' in limited) ? limited : undefined;
   const operator = await startOperator({
     // --trace-gc is refused in NODE_OPTIONS; its lines reach the operator's stdout.
-    nodeArgs: [...(values['trace-gc'] ? ['--trace-gc'] : []), join(builtDir, 'main.mjs')],
+    nodeArgs: [
+      ...(values['trace-gc'] ? ['--trace-gc'] : []),
+      ...(values['alloc-profile'] ? ['--import', join(repoRoot, 'bench/alloc-sampler.ts')] : []),
+      join(builtDir, 'main.mjs'),
+    ],
     ...(cgroup ? { wrap: cgroup.wrap } : {}),
     namespaces: [],
     clusterName: `bench-${Date.now().toString(36)}`,
@@ -537,6 +560,7 @@ async function runOne(n: number, m: number): Promise<Result> {
       PUBSUB_LEADER_ELECT: 'false',
       PUBSUB_RESYNC_PERIOD_SECONDS: String(resyncSeconds),
       LOG_LEVEL: 'info',
+      ...(values['alloc-profile'] ? { ALLOC_PROFILE_DIR: profileDir } : {}),
       ...Object.fromEntries(
         values['operator-env']
           .split(',')
@@ -607,23 +631,18 @@ async function runOne(n: number, m: number): Promise<Result> {
     await sleep(5000);
     const afterConverge = await sample(operator, cgroup);
     let heapSnapshot: string | undefined;
-    if (values.profile) {
+    // SIGUSR2 writes the heap snapshot (--profile) and ends the allocation sampling (--alloc-profile).
+    const expected = [
+      ...(values.profile ? ['.heapsnapshot'] : []),
+      ...(values['alloc-profile'] ? ['.heapprofile'] : []),
+    ];
+    if (expected.length > 0) {
       const before = new Set(readdirSync(profileDir));
       operator.child.kill('SIGUSR2');
-      for (let i = 0; i < 240; i++) {
-        await sleep(500);
-        const made = readdirSync(profileDir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
-        // The file is complete when its size stops growing.
-        if (made) {
-          const size = () => readFileSync(join(profileDir, made)).length;
-          let last = -1;
-          while (size() !== last) {
-            last = size();
-            await sleep(1000);
-          }
-          heapSnapshot = join(profileDir, made);
-          break;
-        }
+      for (const suffix of expected) {
+        const written = await newFile(profileDir, before, suffix);
+        if (written) console.log(`  written: ${written}`);
+        if (suffix === '.heapsnapshot') heapSnapshot = written;
       }
     }
 
