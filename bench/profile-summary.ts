@@ -175,6 +175,21 @@ function originOf(frame: CpuProfile['nodes'][number]['callFrame']): { url: strin
     : { url: frame.url, line: frame.lineNumber };
 }
 
+/** A frame as the tables name it: function, then source file (package-relative) and line. */
+function frameName(frame: CpuProfile['nodes'][number]['callFrame']): string {
+  const { url, line } = originOf(frame);
+  const file = url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench|test)\//, '$1/');
+  return `${frame.functionName || '(anonymous)'} ${file}:${line + 1}`;
+}
+
+/** Adds `amount` (and one occurrence) to `key`'s row. */
+function tally(rows: Map<string, [number, number]>, key: string, amount: number): void {
+  const row = rows.get(key) ?? [0, 0];
+  row[0] += amount;
+  row[1]++;
+  rows.set(key, row);
+}
+
 function cpu(file: string): void {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   // The heap snapshot the benchmark takes after the converge stops the process for seconds: the
@@ -193,8 +208,7 @@ function cpu(file: string): void {
     const us = self.get(node.id) ?? 0;
     if (us === 0) continue;
     const { functionName } = node.callFrame;
-    const { url, line: lineNumber } = originOf(node.callFrame);
-    const fn = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench|test)\//, '$1/')}:${lineNumber + 1}`;
+    const { url } = originOf(node.callFrame);
     const pkg =
       functionName === '(garbage collector)'
         ? '(garbage collector)'
@@ -203,15 +217,8 @@ function cpu(file: string): void {
           : functionName === '(program)'
             ? '(program)'
             : packageOf(url);
-    for (const [map, key] of [
-      [byFunction, fn],
-      [byPackage, pkg],
-    ] as const) {
-      const v = map.get(key) ?? [0, 0];
-      v[0] += us;
-      v[1]++;
-      map.set(key, v);
-    }
+    tally(byFunction, frameName(node.callFrame), us);
+    tally(byPackage, pkg, us);
   }
   const busy = [...byPackage].filter(([k]) => k !== '(idle)').reduce((a, [, [v]]) => a + v, 0);
   console.log(
@@ -243,17 +250,8 @@ function allocations(file: string): void {
   const byPackage = new Map<string, [number, number]>();
   const visit = (node: SamplingHeapProfileNode): void => {
     if (node.selfSize > 0) {
-      const { url, line } = originOf(node.callFrame);
-      const fn = `${node.callFrame.functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench|test)\//, '$1/')}:${line + 1}`;
-      for (const [map, key] of [
-        [byFunction, fn],
-        [byPackage, packageOf(url)],
-      ] as const) {
-        const v = map.get(key) ?? [0, 0];
-        v[0] += node.selfSize;
-        v[1]++;
-        map.set(key, v);
-      }
+      tally(byFunction, frameName(node.callFrame), node.selfSize);
+      tally(byPackage, packageOf(originOf(node.callFrame).url), node.selfSize);
     }
     for (const child of node.children) visit(child);
   };
