@@ -436,7 +436,7 @@ export class KubeClient {
       user,
       since: now,
       headers: ctx.getHeaders(),
-      dispatcher: this.sharedPool(ctx.getDispatcher()),
+      dispatcher: this.sharedPool(ctx.getDispatcher(), cluster, user),
     };
     this.authentication = fresh;
     return fresh;
@@ -451,17 +451,15 @@ export class KubeClient {
    * The shared pool while the cluster and TLS settings are those it was made for. `fresh` is the
    * one the kubeconfig's authentication just made (none when it has no TLS settings: a plain pool then).
    */
-  private sharedPool(fresh: Dispatcher | undefined): Dispatcher {
-    const cluster = this.kubeConfig.getCurrentCluster();
-    const user = this.kubeConfig.getCurrentUser();
-    // Compared entry by entry: CA and key data are kilobytes, not worth joining into a key per request.
+  private sharedPool(fresh: Dispatcher | undefined, cluster: Cluster, user: User | null): Dispatcher {
+    // Compared entry by entry: CA and key data are kilobytes, not worth joining into a key.
     const settings = [
-      cluster?.server,
-      cluster?.caFile,
-      cluster?.caData,
-      cluster?.skipTLSVerify,
-      cluster?.tlsServerName,
-      cluster?.proxyUrl,
+      cluster.server,
+      cluster.caFile,
+      cluster.caData,
+      cluster.skipTLSVerify,
+      cluster.tlsServerName,
+      cluster.proxyUrl,
       user?.certFile,
       user?.certData,
       user?.keyFile,
