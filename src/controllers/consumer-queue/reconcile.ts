@@ -247,8 +247,9 @@ function createQueue(ctx: Ctx, desired: DesiredResource): Promise<{ url: string;
   return ctx.queues.createQueue(desired.name, { ...desired.createOnly, ...desired.attributes }, desired.tags);
 }
 
-/** Whether this reconcile made the queue of `part`: it was not there when read. */
-const made = (part: PartResult<QueueReport> | undefined): boolean => part?.ok === true && !part.value.state;
+/** The URL of the queue of `part` if this reconcile made it (it was not there when read). */
+const madeUrl = (part: PartResult<QueueReport> | undefined): string | undefined =>
+  part?.ok && !part.value.state ? part.value.url : undefined;
 
 /**
  * One log line and one Event for the queues this reconcile made: a queue and its DLQ made together
@@ -261,10 +262,7 @@ function announceMade(
   queue: PartResult<QueueReport>,
   deadLetter: PartResult<QueueReport> | undefined,
 ): void {
-  const urls = {
-    ...(queue.ok && made(queue) ? { queueUrl: queue.value.url } : {}),
-    ...(deadLetter?.ok && made(deadLetter) ? { deadLetterQueueUrl: deadLetter.value.url } : {}),
-  };
+  const urls = { queueUrl: madeUrl(queue), deadLetterQueueUrl: madeUrl(deadLetter) };
   const note =
     urls.queueUrl && urls.deadLetterQueueUrl
       ? `Created SQS queue ${names.queue} and its dead-letter queue ${names.deadLetter}`
