@@ -7,6 +7,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { STSClient } from '@aws-sdk/client-sts';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { observeCalls, type AwsCallObserver, type AwsService, type MiddlewareStackLike } from './calls.ts';
+import { Sha256 } from './sha256.ts';
 
 export interface AwsSettings {
   region: string;
@@ -92,6 +93,8 @@ function baseConfig(settings: AwsSettings, options: ClientOptions) {
     // The middleware stack is resolved once per command type, not on every call: the observer is
     // added at creation and nothing changes the stack afterwards.
     cacheMiddleware: true,
+    // Signs with the HMAC key object of the day's signing key kept, not made again for every call.
+    sha256: Sha256,
     requestHandler: options.requestHandler ?? {
       connectionTimeout: settings.connectTimeoutMs,
       requestTimeout: settings.requestTimeoutMs,
