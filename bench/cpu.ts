@@ -8,6 +8,8 @@ interface ProcStat {
   ppid: number;
   /** utime + stime, in seconds. */
   cpuSeconds: number;
+  /** stime alone: the kernel's work for the process (system calls, page faults), in seconds. */
+  systemSeconds: number;
 }
 
 function procStat(pid: number): ProcStat | undefined {
@@ -22,6 +24,7 @@ function procStat(pid: number): ProcStat | undefined {
   return {
     ppid: Number(fields[1]),
     cpuSeconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond,
+    systemSeconds: Number(fields[12]) / ticksPerSecond,
   };
 }
 
@@ -44,6 +47,41 @@ export function cpuByPid(pid: number, children = false): Map<number, number> {
     if (stat?.ppid === pid) out.set(Number(entry), stat.cpuSeconds);
   }
   return out;
+}
+
+/**
+ * CPU seconds of a Node process so far by thread: its main thread (JavaScript, and the GC pauses it
+ * waits for), V8's workers (parallel and concurrent GC, optimising compilation) and the rest
+ * (libuv's pool, the inspector).
+ */
+export function cpuByThread(pid: number): { main: number; v8Workers: number; other: number } {
+  const out = { main: 0, v8Workers: 0, other: 0 };
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+    if (Number(tid) === pid) out.main += seconds;
+    else if (name === 'V8Worker') out.v8Workers += seconds;
+    else out.other += seconds;
+  }
+  return out;
+}
+
+/** System (kernel) CPU seconds of a process so far. */
+export function systemCpuSeconds(pid: number): number {
+  return procStat(pid)?.systemSeconds ?? 0;
 }
 
 /** CPU seconds spent between two snapshots; a process born in between counts from zero. */

@@ -27,7 +27,7 @@ import { GROUP, installCrds, VERSION, type Plural } from '../test/integration/su
 import { CountingKubeProxy } from '../test/integration/support/kube-proxy.ts';
 import { startOperator, type OperatorProcess } from '../test/integration/support/operator.ts';
 import { memoryCgroup, type CgroupReading, type MemoryCgroup } from './cgroup.ts';
-import { cpuByPid, cpuSpent, loadAverage } from './cpu.ts';
+import { cpuByPid, cpuByThread, cpuSpent, loadAverage, systemCpuSeconds } from './cpu.ts';
 
 const { values } = parseArgs({
   options: {
@@ -76,6 +76,7 @@ const concurrency = Number(values.concurrency);
 const DEFAULT_RESYNC_SECONDS = 300;
 const outDir = join(repoRoot, '.local', 'bench-scale');
 mkdirSync(outDir, { recursive: true });
+const operatorLog = (n: number): string => join(outDir, `operator-${n}.log`);
 // The operator runs as the image runs it: the bundle of `npm run build`, not the sources through
 // Node's type stripping (which hold more memory).
 const builtDir = join(outDir, 'dist');
@@ -506,6 +507,10 @@ interface Result {
   unitsReady: { p10: number; p50: number; p100: number };
   servicesReady?: { p10: number; p50: number; p100: number };
   cpuMsPerObject: number;
+  /** The part of cpuMsPerObject spent in the kernel (system calls, page faults). */
+  systemCpuMsPerObject: number;
+  /** cpuMsPerObject by thread: the main thread, V8's workers (GC, compilation), the rest. */
+  cpuMsPerObjectByThread: { main: number; v8Workers: number; other: number };
   convergeGc?: GcSummary;
   cpuShareWhileConverging: number;
   awsPerUnit: Record<string, number>;
@@ -596,6 +601,8 @@ async function runOne(n: number, m: number): Promise<Result> {
 
     // Converge N units.
     const cpu0 = cpuByPid(pid);
+    const system0 = systemCpuSeconds(pid);
+    const threads0 = cpuByThread(pid);
     const lag = sampler(operator);
     const start = Date.now();
     const creating = createUnits(namespace, n);
@@ -613,6 +620,8 @@ async function runOne(n: number, m: number): Promise<Result> {
     );
     await creating;
     const cpuSeconds = cpuSpent(cpu0, cpuByPid(pid));
+    const systemSeconds = systemCpuSeconds(pid) - system0;
+    const threads = cpuByThread(pid);
     const convergeGc = values['trace-gc']
       ? gcBetween(operator.lines, start - spawned, start - spawned + unitsReady.p100 * 1000)
       : undefined;
@@ -736,6 +745,12 @@ async function runOne(n: number, m: number): Promise<Result> {
       unitsReady,
       ...(servicesReady ? { servicesReady } : {}),
       cpuMsPerObject: round((cpuSeconds * 1000) / objects, 1),
+      systemCpuMsPerObject: round((systemSeconds * 1000) / objects, 1),
+      cpuMsPerObjectByThread: {
+        main: round(((threads.main - threads0.main) * 1000) / objects, 1),
+        v8Workers: round(((threads.v8Workers - threads0.v8Workers) * 1000) / objects, 1),
+        other: round(((threads.other - threads0.other) * 1000) / objects, 1),
+      },
       cpuShareWhileConverging: round(cpuSeconds / unitsReady.p100, 2),
       ...(convergeGc ? { convergeGc } : {}),
       awsPerUnit,
@@ -756,12 +771,12 @@ async function runOne(n: number, m: number): Promise<Result> {
       ...(heapSnapshot ? { heapSnapshot } : {}),
     };
   } catch (error) {
-    const log = join(outDir, `operator-${n}.log`);
-    writeFileSync(log, operator.lines.map((l) => JSON.stringify(l)).join('\n'));
-    console.error(`N=${n} failed; the operator's log is in ${log}`);
+    console.error(`N=${n} failed; the operator's log is in ${operatorLog(n)}`);
     throw error;
   } finally {
     await operator.stop();
+    // Kept after a success too: with --trace-gc it holds every collection, with its reason.
+    writeFileSync(operatorLog(n), operator.lines.map((l) => JSON.stringify(l)).join('\n'));
     if (cgroup) {
       const { oomKills } = cgroup.read();
       if (oomKills > 0)
@@ -803,7 +818,7 @@ for (const n of unitCounts) {
       r.servicesReady
         ? `  services Ready 10/50/100 %: ${r.servicesReady.p10.toFixed(1)} / ${r.servicesReady.p50.toFixed(1)} / ${r.servicesReady.p100.toFixed(1)} s`
         : '',
-      `  CPU ${r.cpuMsPerObject} ms per object converged (${(r.cpuShareWhileConverging * 100).toFixed(0)} % of a core)`,
+      `  CPU ${r.cpuMsPerObject} ms per object converged, ${r.systemCpuMsPerObject} of them in the kernel, ${r.cpuMsPerObjectByThread.main} / ${r.cpuMsPerObjectByThread.v8Workers} / ${r.cpuMsPerObjectByThread.other} on the main thread / V8's workers / others (${(r.cpuShareWhileConverging * 100).toFixed(0)} % of a core)`,
       r.convergeGc ? `  GC while converging: ${JSON.stringify(r.convergeGc)}` : '',
       `  AWS calls per unit: ${r.awsPerUnitSplit.mutating} mutating + ${r.awsPerUnitSplit.reads} reads ${JSON.stringify(r.awsPerUnit)}`,
       `  API requests per unit: ${JSON.stringify(r.kubePerUnit)}`,
@@ -865,6 +880,14 @@ const rows: [string, (r: Result) => string][] = [
     (r) => String(r.serviceWindow?.kubeWritesPerServicePerMinute ?? '-'),
   ],
   ['CPU per object converged (ms)', (r) => String(r.cpuMsPerObject)],
+  ['… of it in the kernel (ms)', (r) => String(r.systemCpuMsPerObject)],
+  [
+    "… main thread / V8's workers (GC, compilation) / others (ms)",
+    (r) => {
+      const t = r.cpuMsPerObjectByThread;
+      return `${t.main} / ${t.v8Workers} / ${t.other}`;
+    },
+  ],
   ['CPU while converging (share of a core)', (r) => `${(r.cpuShareWhileConverging * 100).toFixed(0)} %`],
   [`RSS empty (MiB, share of ${LIMIT_MIB} MiB)`, (r) => rssCell(r.empty)],
   ['RSS after converge (MiB)', (r) => rssCell(r.afterConverge)],
