@@ -194,6 +194,18 @@ async function metrics(port: number): Promise<Map<string, number>> {
   return out;
 }
 
+/** Reconciles so far of each kind of a unit, from the operator's controller_runtime_reconcile_total. */
+async function reconcilesByKind(port: number): Promise<{ eventtopic: number; consumerqueue: number }> {
+  const byKind = { eventtopic: 0, consumerqueue: 0 };
+  for (const [series, value] of await metrics(port)) {
+    const kind = /^controller_runtime_reconcile_total\{controller="(eventtopic|consumerqueue)"/.exec(
+      series,
+    )?.[1];
+    if (kind) byKind[kind as keyof typeof byKind] += value;
+  }
+  return byKind;
+}
+
 async function sample(op: OperatorProcess, cgroup?: MemoryCgroup): Promise<ProcessSample> {
   const pid = op.child.pid ?? 0;
   const started = performance.now();
@@ -509,6 +521,8 @@ interface Result {
   cpuMsPerObject: number;
   /** The part of cpuMsPerObject spent in the kernel (system calls, page faults). */
   systemCpuMsPerObject: number;
+  /** Reconciles per topic and per queue while converging (each is its object's first, at least). */
+  convergeReconcilesPerObject: { eventtopic: number; consumerqueue: number };
   /** cpuMsPerObject by thread: the main thread, V8's workers (GC, compilation), the rest. */
   cpuMsPerObjectByThread: { main: number; v8Workers: number; other: number };
   convergeGc?: GcSummary;
@@ -600,6 +614,7 @@ async function runOne(n: number, m: number): Promise<Result> {
     kube.reset();
 
     // Converge N units.
+    const convergeReconciles0 = await reconcilesByKind(operator.httpPort);
     const cpu0 = cpuByPid(pid);
     const system0 = systemCpuSeconds(pid);
     const threads0 = cpuByThread(pid);
@@ -622,6 +637,7 @@ async function runOne(n: number, m: number): Promise<Result> {
     const cpuSeconds = cpuSpent(cpu0, cpuByPid(pid));
     const systemSeconds = systemCpuSeconds(pid) - system0;
     const threads = cpuByThread(pid);
+    const convergeReconciles = await reconcilesByKind(operator.httpPort);
     const convergeGc = values['trace-gc']
       ? gcBetween(operator.lines, start - spawned, start - spawned + unitsReady.p100 * 1000)
       : undefined;
@@ -658,16 +674,7 @@ async function runOne(n: number, m: number): Promise<Result> {
     // One resync window with nothing changing: what the units cost while idle. Each controller's
     // resync timer fires every 0.9-1.1 periods, so a window holds none, one or two sweeps of each
     // kind: the calls of each kind are divided by that kind's reconciles in the window.
-    const reconciles = async () => {
-      const byKind = { eventtopic: 0, consumerqueue: 0 };
-      for (const [series, value] of await metrics(operator.httpPort)) {
-        const kind = /^controller_runtime_reconcile_total\{controller="(eventtopic|consumerqueue)"/.exec(
-          series,
-        )?.[1];
-        if (kind) byKind[kind as keyof typeof byKind] += value;
-      }
-      return byKind;
-    };
+    const reconciles = () => reconcilesByKind(operator.httpPort);
     const reconcilesBefore = await reconciles();
     aws.resetCounts();
     if (!values['skip-idle']) await sleep(resyncSeconds * 1000 + 2000);
@@ -746,6 +753,10 @@ async function runOne(n: number, m: number): Promise<Result> {
       ...(servicesReady ? { servicesReady } : {}),
       cpuMsPerObject: round((cpuSeconds * 1000) / objects, 1),
       systemCpuMsPerObject: round((systemSeconds * 1000) / objects, 1),
+      convergeReconcilesPerObject: {
+        eventtopic: round((convergeReconciles.eventtopic - convergeReconciles0.eventtopic) / n, 2),
+        consumerqueue: round((convergeReconciles.consumerqueue - convergeReconciles0.consumerqueue) / n, 2),
+      },
       cpuMsPerObjectByThread: {
         main: round(((threads.main - threads0.main) * 1000) / objects, 1),
         v8Workers: round(((threads.v8Workers - threads0.v8Workers) * 1000) / objects, 1),
@@ -820,6 +831,7 @@ for (const n of unitCounts) {
         : '',
       `  CPU ${r.cpuMsPerObject} ms per object converged, ${r.systemCpuMsPerObject} of them in the kernel, ${r.cpuMsPerObjectByThread.main} / ${r.cpuMsPerObjectByThread.v8Workers} / ${r.cpuMsPerObjectByThread.other} on the main thread / V8's workers / others (${(r.cpuShareWhileConverging * 100).toFixed(0)} % of a core)`,
       r.convergeGc ? `  GC while converging: ${JSON.stringify(r.convergeGc)}` : '',
+      `  reconciles per object while converging: topic ${r.convergeReconcilesPerObject.eventtopic}, queue ${r.convergeReconcilesPerObject.consumerqueue}`,
       `  AWS calls per unit: ${r.awsPerUnitSplit.mutating} mutating + ${r.awsPerUnitSplit.reads} reads ${JSON.stringify(r.awsPerUnit)}`,
       `  API requests per unit: ${JSON.stringify(r.kubePerUnit)}`,
       `  AWS calls per resync (idle): topic ${JSON.stringify(r.awsPerResync.eventtopic)}, queue ${JSON.stringify(r.awsPerResync.consumerqueue)}; per object ${r.awsPerObjectPerResync}; per object per hour at ${DEFAULT_RESYNC_SECONDS} s: ${r.awsPerObjectPerHourAtDefault}; mutating while idle: ${r.awsMutatingWhileIdle}`,
@@ -878,6 +890,10 @@ const rows: [string, (r: Result) => string][] = [
   [
     'API writes per idle service per minute',
     (r) => String(r.serviceWindow?.kubeWritesPerServicePerMinute ?? '-'),
+  ],
+  [
+    'reconciles per topic / queue while converging',
+    (r) => `${r.convergeReconcilesPerObject.eventtopic} / ${r.convergeReconcilesPerObject.consumerqueue}`,
   ],
   ['CPU per object converged (ms)', (r) => String(r.cpuMsPerObject)],
   ['… of it in the kernel (ms)', (r) => String(r.systemCpuMsPerObject)],
