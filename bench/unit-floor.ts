@@ -26,6 +26,7 @@ import { StatusWriter } from '../src/runtime/apply.ts';
 import { KubeEventRecorder } from '../src/runtime/events.ts';
 import { ensureFinalizer } from '../src/runtime/finalizers.ts';
 import { KubeClient } from '../src/runtime/kube.ts';
+import { NAMESPACES } from '../src/runtime/resources.ts';
 import type { KubeObject, ResourceRef } from '../src/runtime/types.ts';
 import { FaultProxy } from '../test/support/fault-proxy.ts';
 import { bedEnv, kubeConfig, kubectlPath, repoRoot } from '../test/integration/support/bed.ts';
@@ -259,16 +260,17 @@ async function client(namespace: string): Promise<void> {
       watchEventsPerUnit: (watchEvents - eventsBefore) / measured,
     }),
   );
-  // Not measured: the finalizers go, so the namespace can be deleted.
-  if (sendsKube)
-    await pool(range(units), 8, async (i) => {
-      for (const [r, n] of [
-        [TOPICS, topicName(i)],
-        [QUEUES, queueName(i)],
-      ] as const)
-        await kube.patch(r, namespace, n, 'merge', { metadata: { finalizers: null } });
-    });
   aws.destroy();
+}
+
+/** Removes the floor's finalizers from a namespace's topics and queues. */
+async function release(kube: KubeClient, namespace: string): Promise<void> {
+  for (const r of [TOPICS, QUEUES]) {
+    const { items } = await kube.listAll(r, { namespace });
+    await pool(items, 8, (o) =>
+      kube.patch(r, namespace, o.metadata?.name ?? '', 'merge', { metadata: { finalizers: null } }),
+    );
+  }
 }
 
 /** The parent: the objects, the proxy, the child, the clean-up. */
@@ -278,11 +280,22 @@ async function parent(): Promise<void> {
     nodeOptions?: string;
   };
   await installCrds();
-  const namespace = `floor-${Date.now().toString(36)}`;
-  const kubectl = (args: string[], input?: string) =>
-    execFileSync(kubectlPath(), args, { env: { ...process.env, KUBECONFIG: env['KUBECONFIG'] }, input });
-  kubectl(['create', 'namespace', namespace]);
+  const kubectl = (args: string[]) =>
+    execFileSync(kubectlPath(), args, { env: { ...process.env, KUBECONFIG: env['KUBECONFIG'] } });
   const kube = new KubeClient(kubeConfig());
+  // Waited for: an operator run next (bench-scale watches every namespace) would take these objects
+  // up. An interrupted run's namespace goes first, for the same reason.
+  const remove = async (namespace: string) => {
+    await release(kube, namespace);
+    kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--timeout=300s']);
+  };
+  const { items: namespaces } = await kube.listAll(NAMESPACES);
+  for (const ns of namespaces) {
+    const name = ns.metadata?.name ?? '';
+    if (name.startsWith('floor-')) await remove(name);
+  }
+  const namespace = `floor-${Date.now().toString(36)}`;
+  kubectl(['create', 'namespace', namespace]);
   await pool(range(units), 16, async (i) => {
     await kube.create(TOPICS, {
       apiVersion: `${GROUP}/${VERSION}`,
@@ -332,7 +345,7 @@ async function parent(): Promise<void> {
     );
   } finally {
     await aws.stop();
-    kubectl(['delete', 'namespace', namespace, '--wait=false']);
+    await remove(namespace);
     await fetch(`${env['AWS_ENDPOINT_URL']}/moto-api/reset`, { method: 'POST' });
   }
 }
