@@ -185,3 +185,7 @@ bench-scaling: deps env-up ## Time from a backlog appearing to the payment servi
 .PHONY: bench-scale
 bench-scale: deps env-up ## One operator, N topic-and-queue units and M idle services: time to Ready, AWS and API calls, memory (BENCH_ARGS="--units 100,1000 --services 100")
 	node bench/scale.ts $(BENCH_ARGS)
+
+.PHONY: bench-floor
+bench-floor: deps env-up ## CPU of a unit's AWS calls and API requests sent alone through the operator's clients (BENCH_ARGS="--units 1000 --only aws")
+	node bench/unit-floor.ts $(BENCH_ARGS)
