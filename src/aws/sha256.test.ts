@@ -40,6 +40,14 @@ describe('Sha256', () => {
     );
   });
 
+  it("goes on after a plain digest, as the SDK's own hash does", async () => {
+    const hash = new Sha256();
+    hash.update('Order');
+    expect(hex(await hash.digest())).toBe(createHash('sha256').update('Order').digest('hex'));
+    hash.update('Created');
+    expect(hex(await hash.digest())).toBe(createHash('sha256').update('OrderCreated').digest('hex'));
+  });
+
   it('starts over after reset', async () => {
     const hash = new Sha256('k');
     hash.update('discarded');

@@ -7,7 +7,7 @@ type Secret = string | ArrayBuffer | ArrayBufferView;
 /**
  * SigV4 signs every request with an HMAC under the day's signing key, which the SDK derives once and
  * hands back as the same byte array. Node's `createHmac` turns a byte key into a key object on every
- * call (a tenth of an SQS call's CPU); the key object of each byte array is kept here instead, for
+ * call (about 40 µs of an SQS call's 500); the key object of each byte array is kept here instead, for
  * as long as the SDK keeps the array (it never writes to a key it made). String secrets (the
  * derivation's first step, once a day) are passed through.
  */
@@ -42,7 +42,8 @@ export class Sha256 {
   }
 
   digest(): Promise<Uint8Array> {
-    const out = this.hash.digest();
+    // A plain hash digests a copy, so it can go on (as the SDK's own does); an HMAC is finished.
+    const out = this.secret === undefined ? (this.hash as Hash).copy().digest() : this.hash.digest();
     return Promise.resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
   }
 
