@@ -5,6 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 interface ProcStat {
+  /** The command (a thread's name, for a task). */
+  name: string;
   ppid: number;
   /** utime + stime, in seconds. */
   cpuSeconds: number;
@@ -12,16 +14,18 @@ interface ProcStat {
   systemSeconds: number;
 }
 
-function procStat(pid: number): ProcStat | undefined {
+/** A process's `/proc/<pid>/stat`, or one thread's `/proc/<pid>/task/<tid>/stat`. */
+function procStat(path: string): ProcStat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
   // The command may hold spaces and parentheses: the fields start after the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return {
+    name: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')),
     ppid: Number(fields[1]),
     cpuSeconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond,
     systemSeconds: Number(fields[12]) / ticksPerSecond,
@@ -38,12 +42,12 @@ export function listeningPid(port: number): number | undefined {
 /** CPU seconds of a process and, with `children`, of its direct children (PostgreSQL's backends), per pid. */
 export function cpuByPid(pid: number, children = false): Map<number, number> {
   const out = new Map<number, number>();
-  const own = procStat(pid);
+  const own = procStat(`/proc/${pid}/stat`);
   if (own) out.set(pid, own.cpuSeconds);
   if (!children) return out;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = procStat(Number(entry));
+    const stat = procStat(`/proc/${entry}/stat`);
     if (stat?.ppid === pid) out.set(Number(entry), stat.cpuSeconds);
   }
   return out;
@@ -63,25 +67,18 @@ export function cpuByThread(pid: number): { main: number; v8Workers: number; oth
     return out;
   }
   for (const tid of tasks) {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
-    if (Number(tid) === pid) out.main += seconds;
-    else if (name === 'V8Worker') out.v8Workers += seconds;
-    else out.other += seconds;
+    const stat = procStat(`/proc/${pid}/task/${tid}/stat`);
+    if (!stat) continue;
+    if (Number(tid) === pid) out.main += stat.cpuSeconds;
+    else if (stat.name === 'V8Worker') out.v8Workers += stat.cpuSeconds;
+    else out.other += stat.cpuSeconds;
   }
   return out;
 }
 
 /** System (kernel) CPU seconds of a process so far. */
 export function systemCpuSeconds(pid: number): number {
-  return procStat(pid)?.systemSeconds ?? 0;
+  return procStat(`/proc/${pid}/stat`)?.systemSeconds ?? 0;
 }
 
 /** CPU seconds spent between two snapshots; a process born in between counts from zero. */
