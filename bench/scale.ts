@@ -28,6 +28,7 @@ import { CountingKubeProxy } from '../test/integration/support/kube-proxy.ts';
 import { startOperator, type OperatorProcess } from '../test/integration/support/operator.ts';
 import { memoryCgroup, type CgroupReading, type MemoryCgroup } from './cgroup.ts';
 import { cpuByPid, cpuByThread, cpuSpent, loadAverage, systemCpuSeconds } from './cpu.ts';
+import { pool, range } from './pool.ts';
 
 const { values } = parseArgs({
   options: {
@@ -93,14 +94,6 @@ const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const status = (e: unknown) => (e as { code?: number }).code;
 
 // ---- the cluster's unrelated Deployments -------------------------------------------------------

@@ -22,8 +22,10 @@ import { parse } from 'yaml';
 import { CreateQueueCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, GetTopicAttributesCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { awsSettingsFromEnv, createAwsClients } from '../src/aws/config.ts';
+import { consumerQueueKind, eventTopicKind, type KindDefinition } from '../src/crds/index.ts';
 import { StatusWriter } from '../src/runtime/apply.ts';
 import { KubeEventRecorder } from '../src/runtime/events.ts';
+import { setCondition } from '../src/runtime/conditions.ts';
 import { ensureFinalizer } from '../src/runtime/finalizers.ts';
 import { KubeClient } from '../src/runtime/kube.ts';
 import { NAMESPACES } from '../src/runtime/resources.ts';
@@ -31,6 +33,7 @@ import type { KubeObject, ResourceRef } from '../src/runtime/types.ts';
 import { FaultProxy } from '../test/support/fault-proxy.ts';
 import { bedEnv, kubeConfig, kubectlPath, repoRoot } from '../test/integration/support/bed.ts';
 import { GROUP, installCrds, VERSION } from '../test/integration/support/crds.ts';
+import { pool, range } from './pool.ts';
 
 const { values } = parseArgs({
   options: {
@@ -46,37 +49,23 @@ const only = values.only;
 if (only !== undefined && only !== 'aws' && only !== 'kube') throw new Error('--only takes aws or kube');
 const sendsAws = only !== 'kube';
 const sendsKube = only !== 'aws';
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const topicName = (i: number) => `t-${i}`;
 const queueName = (i: number) => `q-${i}`;
 const FINALIZER = 'pubsub.ecommerce.io/floor';
 
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-const ref = (plural: string, kind: string): ResourceRef => ({
+const ref = ({ plural, kind }: KindDefinition): ResourceRef => ({
   group: GROUP,
   version: VERSION,
   plural,
   kind,
   namespaced: true,
 });
-const TOPICS = ref('eventtopics', 'EventTopic');
-const QUEUES = ref('consumerqueues', 'ConsumerQueue');
+const TOPICS = ref(eventTopicKind);
+const QUEUES = ref(consumerQueueKind);
 
-const condition = (type: string, status: 'True' | 'False', reason: string, message: string) => ({
-  type,
-  status,
-  reason,
-  message,
-  lastTransitionTime: new Date().toISOString(),
-  observedGeneration: 1,
-});
+/** A status's conditions: Ready alone, as the project's condition helper writes it. */
+const readyConditions = (status: 'True' | 'False', reason: string, message: string) =>
+  setCondition(undefined, { type: 'Ready', status, reason, message, observedGeneration: 1 });
 
 /** The child: one unit's requests after another, 4 units at a time; prints its CPU as JSON. */
 async function client(namespace: string): Promise<void> {
@@ -106,10 +95,13 @@ async function client(namespace: string): Promise<void> {
     }),
   );
   const object = (r: ResourceRef, n: string): KubeObject => cached.get(`${r.plural}/${n}`)!;
-  const kubeStep = async <T>(step: () => Promise<T>, otherwise: T): Promise<T> =>
-    sendsKube ? step() : otherwise;
-  const awsCall = async <T>(call: () => Promise<T>, otherwise: T): Promise<T> =>
-    sendsAws ? call() : otherwise;
+  // A step of a half: sent, or what it would have given when only the other half is.
+  const stepOf =
+    (sends: boolean) =>
+    async <T>(step: () => Promise<T>, otherwise: T): Promise<T> =>
+      sends ? step() : otherwise;
+  const kubeStep = stepOf(sendsKube);
+  const awsCall = stepOf(sendsAws);
 
   const unit = async (i: number): Promise<void> => {
     const topicArn = `arn:aws:sns:${region}:${account}:${name(i, 't')}`;
@@ -137,7 +129,7 @@ async function client(namespace: string): Promise<void> {
       () =>
         status.apply(topic, {
           topicArn,
-          conditions: [condition('Ready', 'True', 'Available', `SNS topic ${name(i, 't')} exists`)],
+          conditions: readyConditions('True', 'Available', `SNS topic ${name(i, 't')} exists`),
         }),
       undefined,
     );
@@ -204,7 +196,7 @@ async function client(namespace: string): Promise<void> {
         status.apply(queue, {
           ...made,
           subscriptions: [{ topicRef, topicArn, state: 'Waiting', reason: 'Subscribing' }],
-          conditions: [condition('Ready', 'False', 'Subscribing', 'subscribing')],
+          conditions: readyConditions('False', 'Subscribing', 'subscribing'),
         }),
       undefined,
     );
@@ -228,7 +220,7 @@ async function client(namespace: string): Promise<void> {
         status.apply(queue, {
           ...made,
           subscriptions: [{ topicRef, topicArn, state: 'Active', subscriptionArn }],
-          conditions: [condition('Ready', 'True', 'Available', 'subscribed')],
+          conditions: readyConditions('True', 'Available', 'subscribed'),
         }),
       undefined,
     );
