@@ -52,6 +52,8 @@ const sendsKube = only !== 'aws';
 const topicName = (i: number) => `t-${i}`;
 const queueName = (i: number) => `q-${i}`;
 const FINALIZER = 'pubsub.ecommerce.io/floor';
+/** The label on the namespaces this benchmark makes (and clears when a run was interrupted). */
+const FLOOR_LABEL = 'pubsub.ecommerce.io/bench=unit-floor';
 
 const ref = ({ plural, kind }: KindDefinition): ResourceRef => ({
   group: GROUP,
@@ -281,13 +283,16 @@ async function parent(): Promise<void> {
     await release(kube, namespace);
     kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--timeout=300s']);
   };
-  const { items: namespaces } = await kube.listAll(NAMESPACES);
-  for (const ns of namespaces) {
-    const name = ns.metadata?.name ?? '';
-    if (name.startsWith('floor-')) await remove(name);
-  }
+  // Found by the label this benchmark puts on its namespaces, so no one else's is ever touched.
+  const { items: leftovers } = await kube.listAll(NAMESPACES, { labelSelector: FLOOR_LABEL });
+  for (const ns of leftovers) await remove(ns.metadata?.name ?? '');
   const namespace = `floor-${Date.now().toString(36)}`;
-  kubectl(['create', 'namespace', namespace]);
+  const [labelKey, labelValue] = FLOOR_LABEL.split('=') as [string, string];
+  await kube.create(NAMESPACES, {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: namespace, labels: { [labelKey]: labelValue } },
+  });
   await pool(range(units), 16, async (i) => {
     await kube.create(TOPICS, {
       apiVersion: `${GROUP}/${VERSION}`,
